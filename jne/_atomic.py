@@ -1,0 +1,70 @@
+"""Atomic file writes.
+
+Outputs are written to a temporary file in the destination folder and
+renamed into place, so an interrupted run never leaves a half-written file
+under the final name. ``os.replace`` is atomic on POSIX file systems when
+source and destination are on the same file system, which holds here
+because the temporary file sits next to the destination.
+"""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=None):
+    """Yield a temporary path that is renamed to ``path`` on success.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final destination. Its parent folder is created if missing.
+    suffix : str, optional
+        Suffix of the temporary file. Defaults to the suffix of ``path``, so
+        that libraries which pick a format from the extension (nibabel,
+        matplotlib) still do so.
+
+    Yields
+    ------
+    Path
+        Where the caller writes. If the block raises, the temporary file is
+        removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix is None:
+        suffix = "".join(path.suffixes)
+    handle, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent
+    )
+    os.close(handle)
+    tmp_path = Path(tmp_name)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_table(path, table, **kwargs):
+    """Write a pandas DataFrame to a tab-separated file atomically."""
+    kwargs.setdefault("sep", "\t")
+    kwargs.setdefault("index", False)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, **kwargs)
+
+
+def write_json(path, obj):
+    """Write ``obj`` as indented JSON atomically."""
+    import json
+
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str))
