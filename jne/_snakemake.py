@@ -1,0 +1,51 @@
+"""Support for the scripts that Snakemake rules run.
+
+Each script under ``workflow/scripts/`` wraps its work in :func:`job`, which
+sends log records to the rule's log file, sets the number of torch threads
+to the rule's ``threads`` and records failures with their traceback.
+"""
+
+import contextlib
+import logging
+import time
+
+from jne.log import setup_logging
+
+logger = logging.getLogger("jne.workflow")
+
+
+def describe(wildcards):
+    """Return the wildcards as "key=value" pairs for log lines."""
+    return ", ".join(f"{k}={v}" for k, v in dict(wildcards).items())
+
+
+@contextlib.contextmanager
+def job(snakemake, what):
+    """Run one rule's work with logging set up.
+
+    Parameters
+    ----------
+    snakemake : snakemake.script.Snakemake
+        The object Snakemake passes to scripts.
+    what : str
+        Short name of the step, used in log lines.
+    """
+    import torch
+
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    setup_logging(log_path)
+    torch.set_num_threads(max(1, int(snakemake.threads)))
+    context = describe(snakemake.wildcards)
+    logger.info("%s started (%s), %d threads", what, context, snakemake.threads)
+    start = time.perf_counter()
+    try:
+        yield
+    except Exception:
+        logger.exception("%s failed (%s)", what, context)
+        raise
+    logger.info(
+        "%s finished in %.1f s; outputs: %s",
+        what,
+        time.perf_counter() - start,
+        ", ".join(str(p) for p in snakemake.output),
+    )
