@@ -426,13 +426,19 @@ def _write_table(group, table):
         ):
             group.create_dataset(column, data=values.to_numpy())
         else:
-            data = values.astype(str).to_numpy().astype("S")
+            # Missing values are stored as "" so that they load as missing,
+            # not as the string "nan" (e.g. an NSD split left to prepare).
+            data = values.fillna("").astype(str).to_numpy().astype("S")
             group.create_dataset(column, data=data)
 
 
 def _read_table(group):
     columns = [str(c) for c in group.attrs["columns"]]
-    return pd.DataFrame({c: _decode(group[c][()]) for c in columns})
+    table = pd.DataFrame({c: _decode(group[c][()]) for c in columns})
+    for column in columns:
+        if group[column].dtype.kind == "S":
+            table[column] = table[column].replace("", np.nan)
+    return table
 
 
 def _write_space(group, space):
