@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from jne.errors import DownloadError
-from jne.sources.download import download, md5_from_etag, verify_file
+from jne.sources.download import download
+from jne.sources.download_checks import (
+    md5_from_etag,
+    parse_content_range,
+    parse_unsatisfied_range,
+    verify_file,
+)
 from tests.nsd_server import FileServer
 
 FAST = {"backoff": 0.01, "timeout": 5, "chunk_size": 4096}
@@ -389,3 +395,12 @@ def test_concurrent_processes_download_once(served, tmp_path):
     assert dest.read_bytes() == data
     assert _get_statuses(server) == [200]
     assert not dest.with_name("data.bin.part").exists()
+
+
+def test_parse_content_range():
+    assert parse_content_range("bytes 10-99/100") == (10, 100)
+    assert parse_content_range("bytes 10-99/*") == (10, None)
+    assert parse_content_range("bytes */100") is None
+    assert parse_content_range(None) is None
+    assert parse_unsatisfied_range("bytes */100") == 100
+    assert parse_unsatisfied_range("bytes 0-1/2") is None

@@ -12,11 +12,9 @@ jne is installed.
 """
 
 import contextlib
-import hashlib
 import http.client
 import logging
 import os
-import re
 import ssl
 import time
 import urllib.error
@@ -26,6 +24,12 @@ from pathlib import Path
 from jne import __version__
 from jne.errors import ConfigError, DownloadError
 from jne.log import progress
+from jne.sources.download_checks import (
+    md5_from_etag,
+    parse_content_range,
+    parse_unsatisfied_range,
+    verify_file,
+)
 
 try:
     import fcntl
@@ -48,9 +52,6 @@ NETWORK_ERRORS = (
     TimeoutError,
     ssl.SSLError,
 )
-
-_MD5_PATTERN = re.compile(r"[0-9a-f]{32}")
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 class _TransferProblem(Exception):
@@ -146,43 +147,6 @@ def download(
             timeout=timeout,
             chunk_size=chunk_size,
         )
-
-
-def verify_file(path, *, expected_size=None, sha256=None, md5=None):
-    """Return a description of the first failed check, or None if all pass.
-
-    Checks the size in bytes first, because it is free, then the digests.
-    """
-    path = Path(path)
-    size = path.stat().st_size
-    if expected_size is not None and size != int(expected_size):
-        return f"size is {size} bytes, expected {int(expected_size)}"
-    for algorithm, expected in (("sha256", sha256), ("md5", md5)):
-        if expected is None:
-            continue
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, algorithm).hexdigest()
-        if digest != expected.lower():
-            return f"{algorithm} is {digest}, expected {expected.lower()}"
-    return None
-
-
-def md5_from_etag(etag):
-    """Return the MD5 hex digest stored in an S3 ETag, or None.
-
-    S3 sets the ETag of an object uploaded in one part to the MD5 of its
-    bytes. Multipart uploads get ``<hash>-<parts>``, which is not an MD5 of
-    the file and is ignored here.
-    """
-    if not etag:
-        return None
-    tag = etag.strip()
-    if tag.startswith("W/"):
-        return None
-    tag = tag.strip('"').lower()
-    if _MD5_PATTERN.fullmatch(tag):
-        return tag
-    return None
 
 
 @contextlib.contextmanager
@@ -375,7 +339,7 @@ def _attempt(url, part, state, timeout, chunk_size, bar):
         if error.code == 416 and offset:
             # The part file is at least as long as the object, so the
             # server has no bytes left to send: let the checks decide.
-            total = _parse_unsatisfied_range(error.headers)
+            total = parse_unsatisfied_range(error.headers.get("Content-Range"))
             if total is not None:
                 state["total"] = total
             return
@@ -384,9 +348,13 @@ def _attempt(url, part, state, timeout, chunk_size, bar):
     with response:
         etag = response.headers.get("ETag")
         if response.status == 206:
-            start, total = _parse_content_range(
-                response.headers.get("Content-Range")
-            )
+            content_range = response.headers.get("Content-Range")
+            parsed = parse_content_range(content_range)
+            if parsed is None:
+                raise _TransferProblem(
+                    f"invalid Content-Range header {content_range!r}"
+                )
+            start, total = parsed
             if start != offset:
                 part.unlink(missing_ok=True)
                 raise _TransferProblem(
@@ -443,19 +411,3 @@ def _check_part(part, state, expected_size, sha256, md5):
     if problem is not None:
         part.unlink()
         raise _TransferProblem(f"downloaded file is invalid: {problem}")
-
-
-def _parse_content_range(value):
-    """Return (first byte, total size or None) of a ``Content-Range``."""
-    match = _CONTENT_RANGE.fullmatch((value or "").strip())
-    if match is None:
-        raise _TransferProblem(f"invalid Content-Range header {value!r}")
-    total = None if match.group(3) == "*" else int(match.group(3))
-    return int(match.group(1)), total
-
-
-def _parse_unsatisfied_range(headers):
-    """Return the size in a 416 response's ``Content-Range: bytes */N``."""
-    value = (headers.get("Content-Range") or "").strip()
-    match = re.fullmatch(r"bytes \*/(\d+)", value)
-    return int(match.group(1)) if match else None
