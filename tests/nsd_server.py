@@ -1,9 +1,9 @@
 """A real HTTP server on 127.0.0.1 for download and NSD tests.
 
 :class:`FileServer` serves a folder with ``Range``, ``If-Range``, ``HEAD``
-and S3-style ETags (the MD5 of the file), and can be told to fail the next
-requests for a path in a chosen way: an HTTP error status, a dropped
-connection, a body cut short, corrupted bytes, a stall longer than the
+and S3-style ETags (the MD5 of the file). Tests can queue faults for the
+next requests of a path: an HTTP error status, a dropped connection, a
+body cut short, corrupted bytes, a slow body, a stall longer than the
 client's timeout or a response that ignores ``Range``. Every request is
 recorded so that tests can check how the client recovered.
 """
