@@ -3,11 +3,11 @@
 The files have NSD's paths and formats (NIfTI, MGH/MGZ, MATLAB .mat, CSV,
 ctab, HDF5). They follow NSD's trial structure: sessions of 750 trials in
 12 runs, every image shown 3 times, and images shared by all subjects.
-They have far fewer voxels, vertices and images: a 7 x 6 x 5 voxel grid, 40 fsaverage
-vertices and 50 vertices of the subject's own surface per hemisphere,
-1,000 images per subject in a design of 4 sessions, and 7,300 images in
-all. The builder keeps every array it wrote, so tests compare
-what the NSD source read with the truth.
+They have far fewer voxels, vertices and images: a 7 x 6 x 5 voxel
+grid, 40 fsaverage vertices and 50 vertices of the subject's own surface
+per hemisphere, 1,000 images per subject in a design of 4 sessions, and
+7,300 images in all. The builder keeps every array it wrote, so tests
+compare what the NSD source read with the truth.
 """
 
 from dataclasses import dataclass, field
