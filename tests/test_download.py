@@ -404,3 +404,23 @@ def test_parse_content_range():
     assert parse_content_range(None) is None
     assert parse_unsatisfied_range("bytes */100") == 100
     assert parse_unsatisfied_range("bytes 0-1/2") is None
+
+
+def test_download_without_lock_support(served, tmp_path, monkeypatch, caplog):
+    import errno
+
+    import jne.sources.download as module
+
+    server, data = served
+
+    def reject_flock(handle, operation):
+        # An error like the one flock raises on a file system without
+        # lock support.
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(module.fcntl, "flock", reject_flock)
+    with caplog.at_level(logging.WARNING, logger="jne.sources.download"):
+        download(server.url_for("data.bin"), tmp_path / "data.bin", **FAST)
+
+    assert (tmp_path / "data.bin").read_bytes() == data
+    assert "does not support locking" in caplog.text

@@ -151,7 +151,12 @@ def download(
 
 @contextlib.contextmanager
 def _file_lock(dest):
-    """Hold an exclusive ``flock`` on ``<dest>.lock`` for the block."""
+    """Hold an exclusive ``flock`` on ``<dest>.lock`` for the block.
+
+    Where the file system rejects ``flock`` (for example Lustre mounted
+    with ``noflock``), or on platforms without ``fcntl``, the block runs
+    without a lock and a warning is logged.
+    """
     if fcntl is None:
         logger.warning(
             "No fcntl on this platform: %s is downloaded without a lock, "
@@ -162,17 +167,31 @@ def _file_lock(dest):
         return
     lock_path = dest.with_name(dest.name + ".lock")
     with open(lock_path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            logger.info(
-                "Waiting for another process that is downloading %s", dest
-            )
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        locked = _acquire(handle, dest)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _acquire(handle, dest):
+    """Lock ``handle``, waiting for other holders. Return False if unable."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        logger.info("Waiting for another process that is downloading %s", dest)
+    except OSError as error:
+        logger.warning(
+            "The file system does not support locking %s (%s): downloading "
+            "without a lock, so do not start two downloads of it at once.",
+            handle.name,
+            error,
+        )
+        return False
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return True
 
 
 def _cached_file_is_valid(
