@@ -108,6 +108,7 @@ class TransformersVisionExtractor(ImageFeatureExtractor):
         ``"openai/clip-vit-base-patch32"``. Full CLIP checkpoints load
         only their vision tower.
     device : {"cpu", "cuda"}
+        NOTE: only the CPU path has been run by the tests.
     layers : list of int, optional
         Block numbers to keep, from 1 (first block) to the number of
         blocks; 0 is the patch embedding output. Default: every block.
