@@ -166,7 +166,7 @@ def test_vit_layer_choice_and_mean_pooling(vit_folder, images):
     )
 
 
-@pytest.mark.parametrize("layers", [[4], [-1]])
+@pytest.mark.parametrize("layers", [[4], [-1], ["last"]])
 def test_vit_invalid_layers_rejected(vit_folder, layers):
     with pytest.raises(ConfigError, match="Invalid layers"):
         make_extractor(

@@ -173,9 +173,14 @@ class TransformersVisionExtractor(ImageFeatureExtractor):
         self.processor = processor
 
         n_blocks = self._count_blocks()
+        self.n_blocks = n_blocks
         if layers is None:
             layers = list(range(1, n_blocks + 1))
-        bad = [k for k in layers if not 0 <= int(k) <= n_blocks]
+        bad = [
+            k
+            for k in layers
+            if not (str(k).isdigit() and 0 <= int(k) <= n_blocks)
+        ]
         if bad:
             raise ConfigError(
                 f"Invalid layers {bad} for {model!r}, which has {n_blocks} "
@@ -221,6 +226,14 @@ class TransformersVisionExtractor(ImageFeatureExtractor):
                 pixel_values=pixels, output_hidden_states=True
             )
         hidden = output.hidden_states
+        if len(hidden) != self.n_blocks + 1:
+            # Layer k is hidden_states[k] only if the embedding output
+            # comes first, as in ViT and CLIP.
+            raise ConfigError(
+                f"{self.model_name!r} returned {len(hidden)} hidden states "
+                f"for {self.n_blocks} blocks, expected {self.n_blocks + 1} "
+                "(embeddings, then each block). Use a ViT-like model."
+            )
         features = {}
         for layer, name in zip(self.layers, self.layer_names):
             states = hidden[layer]
