@@ -522,3 +522,17 @@ def test_mapped_labels_reject_foreign_transform(tmp_path):
     labels, grid = read_mapped_surface_labels(paths[:2], [paths[2]] * 2)
     assert labels.tolist() == [0, 4, 1, 0, 4, 1]
     assert grid.n_vertices == {"L": 3, "R": 3}
+
+
+def test_missing_embeddings_file_fails_early(server, tmp_path):
+    options = {
+        "base_url": server.url,
+        "sessions": [1],
+        "embeddings": {"file": str(tmp_path / "absent-{subject}.npy")},
+        "download": dict(FAST_DOWNLOAD),
+    }
+
+    with pytest.raises(ConfigError, match="absent-01.npy not found"):
+        fetch_nsd("01", options, resources_dir=tmp_path, name="nsd")
+
+    assert not any("betas" in r.path for r in server.requests)

@@ -53,7 +53,8 @@ def fetch_nsd(subject, options, *, resources_dir, name):
     subject : str or int
         NSD subject, e.g. ``"01"``, ``"subj01"`` or ``1``.
     options : dict
-        The NSD source options (see the module docstring).
+        The NSD source options, described in
+        :mod:`jne.sources.nsd_options`.
     resources_dir : str or Path
         Folder for downloads. NSD files go to ``<resources_dir>/nsd/``
         with the bucket's layout, feature caches to
@@ -84,6 +85,9 @@ def fetch_nsd(subject, options, *, resources_dir, name):
         stimuli = build_stimuli(
             trials["nsd_id"], design, files.get(layout.STIM_INFO)
         )
+        # Embeddings come before the betas, so that a wrong embeddings
+        # file or model fails before hours of downloads.
+        embeddings = _embeddings(options, stimuli, subject, files)
 
         label_files, grid = _read_label_files(options, number, kind, files)
         if options["atlas"]:
@@ -108,7 +112,6 @@ def fetch_nsd(subject, options, *, resources_dir, name):
             [files.get(p) for p in ncsnr_paths], kind, np.float32
         )
         grid.check(ncsnr_grid, "ncsnr file")
-        embeddings = _embeddings(options, stimuli, subject, files)
 
     n_test = int((stimuli["split"] == "test").sum())
     dataset = Dataset(
