@@ -9,12 +9,17 @@ documented in ``docs/reports.md``.
 from .context import QUANTITIES, SIMULATED_NOTE, DataLabel, Quantity
 from .maps import read_map, scatter_to_grid, scatter_to_mesh, write_map
 from .maps import write_maps
+from .meshes import load_template
+from .surface import plot_surface_categories, plot_surface_map
 
 __all__ = [
     "QUANTITIES",
     "SIMULATED_NOTE",
     "DataLabel",
     "Quantity",
+    "load_template",
+    "plot_surface_categories",
+    "plot_surface_map",
     "read_map",
     "scatter_to_grid",
     "scatter_to_mesh",
