@@ -6,11 +6,13 @@ read no other stage's outputs. What each figure and table shows is
 documented in ``docs/reports.md``.
 """
 
+from .brain import plot_map
 from .context import QUANTITIES, SIMULATED_NOTE, DataLabel, Quantity
 from .maps import read_map, scatter_to_grid, scatter_to_mesh, write_map
 from .maps import write_maps
 from .meshes import load_template
 from .surface import plot_surface_categories, plot_surface_map
+from .volume import plot_volume_map, project_to_surface
 
 __all__ = [
     "QUANTITIES",
@@ -18,8 +20,11 @@ __all__ = [
     "DataLabel",
     "Quantity",
     "load_template",
+    "plot_map",
     "plot_surface_categories",
     "plot_surface_map",
+    "plot_volume_map",
+    "project_to_surface",
     "read_map",
     "scatter_to_grid",
     "scatter_to_mesh",
