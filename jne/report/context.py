@@ -6,6 +6,7 @@ simulated. :data:`QUANTITIES` fixes the name, units and colour map of each
 per-voxel quantity, so maps, colour bars and tables use the same words.
 """
 
+import textwrap
 from dataclasses import dataclass
 
 from jne.errors import ConfigError
@@ -213,15 +214,24 @@ def get_quantity(quantity):
         ) from None
 
 
-def figure_title(main, label, extra=None):
-    """Return a two-line figure title naming the data.
+def figure_title(main, label, extra=None, width=110):
+    """Return a figure title: ``main`` and a line naming the data.
 
-    The second line carries the data label, ``extra`` (e.g. the
-    thresholding) and, for simulated data, :data:`SIMULATED_NOTE`.
+    The data line carries the data label, ``extra`` (e.g. the
+    thresholding) and, for simulated data, :data:`SIMULATED_NOTE`. It is
+    wrapped at ``width`` characters so that narrow figures do not clip it.
     """
-    second = [label.text()]
+    parts = [label.text()]
     if extra:
-        second.append(extra)
+        parts.append(extra)
     if label.simulated:
-        second.append(SIMULATED_NOTE.upper())
-    return f"{main}\n{' | '.join(second)}"
+        parts.append(SIMULATED_NOTE.upper())
+    # Break between parts where possible, so that the simulated note
+    # always stays on one line.
+    lines = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += f" | {part}"
+        else:
+            lines.extend(textwrap.wrap(part, width=width))
+    return "\n".join([main] + lines)
