@@ -20,9 +20,9 @@ from .hierarchy_figures import (
     plot_hierarchy, plot_subject_group, plot_subjects,
 )
 from .layers import layer_table, plot_layers
-from .maps import read_map, scatter_to_grid, scatter_to_mesh, write_map
-from .maps import write_maps
+from .maps import read_map, write_map, write_maps
 from .meshes import load_template
+from .placement import scatter_to_grid, scatter_to_mesh
 from .recovery import plot_recovery, recovery_table, write_recovery_table
 from .roi import roi_masks, roi_table, write_roi_table
 from .scatter import plot_r2_scatter

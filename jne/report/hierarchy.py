@@ -251,7 +251,8 @@ def _roi_permutation(low_rois, high_rois, n_permutations, rng):
             order = rng.permutation(medians)
             null[k] = order[n_low:].mean() - order[:n_low].mean()
         # The observed split counts as one permutation.
-        p = float((np.sum(null >= observed - 1e-12) + 1) / (n_permutations + 1))
+        exceed = np.sum(null >= observed - 1e-12)
+        p = float((exceed + 1) / (n_permutations + 1))
     return {
         **result,
         "statistic": float(observed),

@@ -22,7 +22,7 @@ SELECTIONS = ("significant", "all")
 
 
 def base_name(name):
-    """Return an ROI name without its hemisphere prefix (``L_V1`` -> ``V1``)."""
+    """Return an ROI name without hemisphere prefix (``L_V1`` -> ``V1``)."""
     return _HEMISPHERE_PREFIX.sub("", str(name))
 
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 from .context import figure_title, get_quantity
-from .maps import scatter_to_mesh
+from .placement import scatter_to_mesh
 from .meshes import load_template
 from .style import (
     BAR_WIDTH, TITLE_SIZE, add_colour_bar, add_simulated_footer,
@@ -87,7 +87,9 @@ def plot_surface_map(
     quantity = get_quantity(quantity)
     template = template or load_template(space.mesh)
     template.check_space(space)
-    shown, threshold_text = mask_insignificant(values, significant, significance_label)
+    shown, threshold_text = mask_insignificant(
+        values, significant, significance_label
+    )
     norm, extend = colour_scale(shown, quantity, vmin, vmax)
     data = scatter_to_mesh(shown, space)
     analysed = scatter_to_mesh(np.ones(space.n_voxels), space)
@@ -189,7 +191,9 @@ def plot_surface_categories(
     values = np.asarray(values, float)
     template = template or load_template(space.mesh)
     template.check_space(space)
-    shown, threshold_text = mask_insignificant(values, significant, significance_label)
+    shown, threshold_text = mask_insignificant(
+        values, significant, significance_label
+    )
     norm, extend = colour_scale(shown, quantity, None, vmax)
     data = scatter_to_mesh(shown, space)
     analysed = scatter_to_mesh(np.ones(space.n_voxels), space)
@@ -284,8 +288,10 @@ def _map_layout(views, flat_aspect):
     grid = figure.add_gridspec(
         3 if flat_height else 2,
         n_columns,
-        width_ratios=[view_width] * n_views + [flat_width] * (n_columns - n_views),
-        height_ratios=[view_height] * 2 + ([flat_height] if flat_height else []),
+        width_ratios=[view_width] * n_views
+        + [flat_width] * (n_columns - n_views),
+        height_ratios=[view_height] * 2
+        + ([flat_height] if flat_height else []),
         left=0.01,
         right=(width - bar_width) / width,
         top=1 - title_height / height,

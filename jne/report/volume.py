@@ -26,7 +26,7 @@ import numpy as np
 from jne.errors import ConfigError
 
 from .context import figure_title, get_quantity
-from .maps import scatter_to_grid
+from .placement import scatter_to_grid
 from .meshes import load_template
 from .style import (
     BAR_WIDTH, FONT_SIZE, TITLE_SIZE, add_colour_bar, add_simulated_footer,
@@ -188,7 +188,9 @@ def plot_volume_map(
             "use plot_surface_map for surfaces."
         )
     quantity = get_quantity(quantity)
-    shown, threshold_text = mask_insignificant(values, significant, significance_label)
+    shown, threshold_text = mask_insignificant(
+        values, significant, significance_label
+    )
     norm, extend = colour_scale(shown, quantity, vmin, vmax)
     affine = np.asarray(space.affine, float)
     image = nib.Nifti1Image(scatter_to_grid(shown, space), affine)
