@@ -142,6 +142,8 @@ def test_subject_figures(tmp_path, atlas):
     paths, tests = plot_subjects(subjects, tmp_path / "subjects.png",
                                  label=group, dpi=DPI)
     assert sorted(tests) == ["01", "02"]
+    assert tests["02"]["subject"].unique().tolist() == ["02"]
+    assert (tests["02"]["responses"] == "simulated").all()
     assert image_variance(paths[0]) > 1e-3
     assert "sub-02" in paths[1].read_text()
 
@@ -150,4 +152,5 @@ def test_subject_figures(tmp_path, atlas):
     )
     assert image_variance(paths[0]) > 1e-3
     assert summary["n_subjects_significant"].tolist() == [2, 2]
+    assert (summary["subject"] == "01, 02").all()
     assert "2 of 2 subjects" in paths[1].read_text()

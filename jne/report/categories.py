@@ -175,9 +175,7 @@ def category_table(matrix, label=None):
         columns=["roi", "category", "jne_ss_mean", "jne_ss_log2_ratio"],
     )
     if label is not None:
-        for key, value in label.to_dict().items():
-            if key != "simulated":
-                table[key] = value
+        table = label.add_columns(table)
     return table
 
 

@@ -59,6 +59,19 @@ class DataLabel:
         """``"simulated"`` or ``"measured"``, the value of table columns."""
         return "simulated" if self.simulated else "measured"
 
+    def add_columns(self, table, skip=()):
+        """Return ``table`` with the label's fields as constant columns.
+
+        Adds ``dataset``, ``subject``, ``layer``, ``model`` and
+        ``responses`` ("simulated" or "measured"), except those in
+        ``skip``, so a table read on its own still names its data.
+        """
+        table = table.copy()
+        for key, value in self.to_dict().items():
+            if key != "simulated" and key not in skip:
+                table[key] = value
+        return table
+
     def to_dict(self):
         """Return the fields as a JSON-ready dict."""
         return {

@@ -143,6 +143,7 @@ def ordering_test(
     test="mannwhitney",
     n_permutations=10000,
     seed=0,
+    label=None,
 ):
     """Test that values rise between consecutive ROI groups.
 
@@ -160,6 +161,8 @@ def ordering_test(
     n_permutations : int
         Upper bound on the permutations of ``"roi_permutation"``.
     seed : int
+    label : DataLabel, optional
+        Adds the label columns (see :meth:`DataLabel.add_columns`).
 
     Returns
     -------
@@ -207,7 +210,8 @@ def ordering_test(
                 n_permutations, rng,
             ))
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table if label is None else label.add_columns(table)
 
 
 def _mann_whitney(low, high):
@@ -261,7 +265,7 @@ def _roi_permutation(low_rois, high_rois, n_permutations, rng):
     }
 
 
-def combine_subject_tests(tests_by_subject, alpha=0.05):
+def combine_subject_tests(tests_by_subject, alpha=0.05, label=None):
     """Summarise one ordering test per subject into a group result.
 
     Parameters
@@ -270,6 +274,8 @@ def combine_subject_tests(tests_by_subject, alpha=0.05):
         Output of :func:`ordering_test` per subject.
     alpha : float
         Level at which a subject counts as showing the ordering.
+    label : DataLabel, optional
+        Label of the group (e.g. ``subject="01, 02"``), added as columns.
 
     Returns
     -------
@@ -313,4 +319,5 @@ def combine_subject_tests(tests_by_subject, alpha=0.05):
             "fisher_p_value": float(fisher_p),
             "alpha": alpha,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table if label is None else label.add_columns(table)

@@ -7,6 +7,7 @@ subject.
 """
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -66,7 +67,8 @@ def plot_hierarchy(
     groups = resolve_groups(atlas, roi_groups)
     if tests is None:
         tests = ordering_test(
-            values, atlas, groups, significant=significant, test=test
+            values, atlas, groups, significant=significant, test=test,
+            label=label,
         )
     n_rois = sum(len(rois) for rois in groups.values())
     width = max(7.5, 0.5 * n_rois + 2.5)
@@ -209,6 +211,7 @@ def plot_subjects(
         tests[subject] = ordering_test(
             inputs["values"], inputs["atlas"], subject_groups,
             significant=inputs.get("significant"), test=test,
+            label=replace(label, subject=subject),
         )
         left = (0.6 + index * panel_width + 0.55) / figure.get_figwidth()
         width = (panel_width - 0.8) / figure.get_figwidth()
@@ -286,7 +289,7 @@ def plot_subject_group(
             values, inputs["atlas"], resolve_groups(inputs["atlas"], groups),
             significant=inputs.get("significant"), test=test,
         )
-    summary = combine_subject_tests(tests, alpha=alpha)
+    summary = combine_subject_tests(tests, alpha=alpha, label=label)
 
     figure = new_figure(max(9.0, 0.5 * len(order) * 2 + 2.0), 5.6)
     x = np.arange(len(order))

@@ -7,6 +7,7 @@ with the interquartile range of the voxels as a band.
 """
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -64,9 +65,7 @@ def layer_table(roi_tables, r2_by_layer=None, label=None):
     first = ["layer", "roi"]
     table = table[first + [c for c in table if c not in first]]
     if label is not None:
-        for key, value in label.to_dict().items():
-            if key not in ("simulated", "layer"):
-                table[key] = value
+        table = label.add_columns(table, skip=("layer",))
     return table
 
 
@@ -175,6 +174,4 @@ def _draw_r2(axes, r2_by_layer, layers):
 
 
 def _without_layer(label):
-    from dataclasses import replace
-
     return replace(label, layer=None)

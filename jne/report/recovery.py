@@ -88,9 +88,7 @@ def recovery_table(
     table = pd.DataFrame(rows)
     table["voxels_used"] = "all" if significant is None else "significant"
     if label is not None:
-        for key, value in label.to_dict().items():
-            if key != "simulated":
-                table[key] = value
+        table = label.add_columns(table)
     return table
 
 

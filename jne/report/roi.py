@@ -171,9 +171,7 @@ def roi_table(
         rows.append(row)
     table = pd.DataFrame(rows)
     if label is not None:
-        for key, value in label.to_dict().items():
-            if key != "simulated":
-                table[key] = value
+        table = label.add_columns(table)
     return table
 
 
