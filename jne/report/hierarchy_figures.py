@@ -1,9 +1,9 @@
 """Hierarchy figures: JNE per ROI in hierarchy order, per subject and group.
 
-:func:`plot_hierarchy` shows one subject; :func:`plot_subjects` puts the
-subjects side by side; :func:`plot_subject_group` overlays every
-subject's ROI medians, since a finding counts when it holds in every
-subject.
+:func:`plot_hierarchy` shows one subject and :func:`plot_subjects` puts
+the subjects side by side. :func:`plot_subject_group` overlays every
+subject's ROI medians, because a finding counts only when every subject
+shows it.
 """
 
 import logging
@@ -250,8 +250,8 @@ def plot_subject_group(
 
     The left panel shows the medians; the right panel divides them by
     each subject's median over all shown voxels, which removes gain
-    differences between subjects. The title says in how many subjects
-    each one-sided test reached ``alpha``.
+    differences between subjects. The text under the panels gives the
+    number of subjects in which each one-sided test reached ``alpha``.
 
     Parameters
     ----------
@@ -297,9 +297,9 @@ def plot_subject_group(
         axes = figure.add_subplot(1, 2, column + 1)
         stacked = []
         for subject, values in medians.items():
-            shown = values / np.nanmedian(values) if relative else values
-            stacked.append(shown)
-            axes.plot(x, shown, marker="o", linewidth=1, markersize=3,
+            curve = values / np.nanmedian(values) if relative else values
+            stacked.append(curve)
+            axes.plot(x, curve, marker="o", linewidth=1, markersize=3,
                       alpha=0.8, label=f"sub-{subject}")
         axes.plot(x, np.nanmean(stacked, axis=0), color="black",
                   linewidth=2.5, label="mean")

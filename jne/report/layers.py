@@ -1,9 +1,9 @@
 """Results across feature layers: JNE per ROI and test R² by layer.
 
 When models are fitted on several layers of the feature extractor, the
-layer figure shows (left) the median JNE of each ROI by layer and
-(right) the median test R² of the linear and nonlinear models by layer,
-with the interquartile range of the voxels as a band.
+layer figure shows the median JNE of each ROI by layer (left panel). The
+right panel shows the median test R² of the linear and nonlinear models
+by layer, with the interquartile range of the voxels as a band.
 """
 
 import logging

@@ -188,11 +188,11 @@ def _load_fsaverage(name, surface):
     )
     hemispheres = {}
     for hemi, word in _HEMI_WORD.items():
-        shown = meshes[surface].parts[word]
+        display = meshes[surface].parts[word]
         flat = meshes["flat"].parts[word] if "flat" in meshes else None
         hemispheres[hemi] = HemisphereSurface(
-            coordinates=np.asarray(shown.coordinates, float),
-            faces=np.asarray(shown.faces, int),
+            coordinates=np.asarray(display.coordinates, float),
+            faces=np.asarray(display.faces, int),
             sulc=np.asarray(sulc.data.parts[word], float),
             flat=None if flat is None else (
                 _planar(flat.coordinates), np.asarray(flat.faces, int)
@@ -230,8 +230,8 @@ def _load_files(name, surface, mesh_files):
 
     hemispheres = {}
     for hemi in "LR":
-        shown = mesh(f"surface_{hemi}")
-        if shown is None:
+        display = mesh(f"surface_{hemi}")
+        if display is None:
             raise ConfigError(
                 f"mesh_files has no 'surface_{hemi}': give the display "
                 "surface of both hemispheres."
@@ -245,8 +245,8 @@ def _load_files(name, surface, mesh_files):
         if flat is not None:
             flat = (_planar(flat[0]), flat[1])
         hemispheres[hemi] = HemisphereSurface(
-            coordinates=shown[0],
-            faces=shown[1],
+            coordinates=display[0],
+            faces=display[1],
             sulc=sulc,
             flat=flat,
             pial=mesh(f"pial_{hemi}"),

@@ -1,6 +1,6 @@
 """Voxel scatter plots coloured by point density.
 
-With thousands of voxels, plain scatter plots saturate; colouring each
+With thousands of voxels, plain scatter plots saturate. Colouring each
 point by the number of voxels in its 2-D histogram bin keeps the dense
 centre readable. :func:`plot_r2_scatter` compares the test R² of the
 linear and nonlinear encoding models voxel by voxel.
@@ -82,17 +82,17 @@ def plot_r2_scatter(
     """
     linear = np.asarray(r2_linear, float)
     nonlinear = np.asarray(r2_nonlinear, float)
-    shown = (
+    coloured = (
         np.ones(linear.size, bool) if significant is None
         else np.asarray(significant, bool)
     )
     figure = new_figure(6.2, 6.0)
     axes = figure.add_axes((0.13, 0.12, 0.66, 0.68))
-    if (~shown).any():
-        axes.scatter(linear[~shown], nonlinear[~shown], s=3, color="0.75",
-                     linewidths=0, rasterized=True,
+    if (~coloured).any():
+        axes.scatter(linear[~coloured], nonlinear[~coloured], s=3,
+                     color="0.75", linewidths=0, rasterized=True,
                      label="not significant")
-    points = density_scatter(axes, linear[shown], nonlinear[shown])
+    points = density_scatter(axes, linear[coloured], nonlinear[coloured])
     finite = np.isfinite(linear) & np.isfinite(nonlinear)
     low = min(linear[finite].min(), nonlinear[finite].min(), 0.0)
     high = max(linear[finite].max(), nonlinear[finite].max())
@@ -110,12 +110,12 @@ def plot_r2_scatter(
             points, cax=figure.add_axes((0.83, 0.12, 0.03, 0.68))
         )
         bar.set_label("significant voxels per bin", fontsize=FONT_SIZE)
-    axes.text(0.02, 0.98, _difference_text(linear, nonlinear, shown),
+    axes.text(0.02, 0.98, _difference_text(linear, nonlinear, coloured),
               transform=axes.transAxes, va="top", ha="left",
               fontsize=FONT_SIZE - 1)
     selection = (
         "all analysed voxels" if significant is None
-        else f"{int(shown.sum())} significant voxels coloured"
+        else f"{int(coloured.sum())} significant voxels coloured"
     )
     figure.suptitle(
         figure_title("Test R²: nonlinear versus linear model", label,
@@ -127,8 +127,8 @@ def plot_r2_scatter(
                        dpi=dpi)
 
 
-def _difference_text(linear, nonlinear, shown):
-    keep = shown & np.isfinite(linear) & np.isfinite(nonlinear)
+def _difference_text(linear, nonlinear, coloured):
+    keep = coloured & np.isfinite(linear) & np.isfinite(nonlinear)
     difference = nonlinear[keep] - linear[keep]
     if difference.size == 0:
         return "no significant voxels"

@@ -2,8 +2,8 @@
 
 :func:`plot_surface_map` shows lateral, medial and ventral views of both
 hemispheres on an inflated surface, plus both flat maps when the template
-has them, with one colour bar in the map's units, ROI outlines from the
-atlas and only significant voxels coloured. :func:`plot_surface_categories`
+has them. It adds one colour bar in the map's units and ROI outlines from
+the atlas, and colours only significant voxels. :func:`plot_surface_categories`
 shows one flat map pair per category (JNE-SS), on a shared colour scale.
 """
 
@@ -87,11 +87,11 @@ def plot_surface_map(
     quantity = get_quantity(quantity)
     template = template or load_template(space.mesh)
     template.check_space(space)
-    shown, threshold_text = mask_insignificant(
+    masked, threshold_text = mask_insignificant(
         values, significant, significance_label
     )
-    norm, extend = colour_scale(shown, quantity, vmin, vmax)
-    data = scatter_to_mesh(shown, space)
+    norm, extend = colour_scale(masked, quantity, vmin, vmax)
+    data = scatter_to_mesh(masked, space)
     analysed = scatter_to_mesh(np.ones(space.n_voxels), space)
     labels, roi_names = _mesh_labels(atlas, space, outline_rois)
 
@@ -191,11 +191,11 @@ def plot_surface_categories(
     values = np.asarray(values, float)
     template = template or load_template(space.mesh)
     template.check_space(space)
-    shown, threshold_text = mask_insignificant(
+    masked, threshold_text = mask_insignificant(
         values, significant, significance_label
     )
-    norm, extend = colour_scale(shown, quantity, None, vmax)
-    data = scatter_to_mesh(shown, space)
+    norm, extend = colour_scale(masked, quantity, None, vmax)
+    data = scatter_to_mesh(masked, space)
     analysed = scatter_to_mesh(np.ones(space.n_voxels), space)
     labels, roi_names = _mesh_labels(atlas, space, None)
 
@@ -267,7 +267,7 @@ def _map_layout(views, flat_aspect):
 
     3-D views fill two rows (left, right hemisphere). Flat maps taller
     than wide (the usual crop of visual cortex) go in two columns to the
-    right of the views; wider ones go in a third row below.
+    right of the views, and wider ones go in a third row below.
     """
     n_views = len(views)
     view_width, view_height = 3.0, 2.1

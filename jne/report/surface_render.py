@@ -137,9 +137,9 @@ def view_angles(hemi, view):
 def front_faces(coordinates, faces, elevation, azimuth, tolerance=0.05):
     """Return the faces that point towards a camera at the given angles.
 
-    matplotlib draws every face of a 3-D mesh and sorts them by depth;
-    dropping the faces that point away halves the work without changing
-    the picture, since those faces are hidden behind the front ones.
+    matplotlib draws every face of a 3-D mesh and sorts them by depth.
+    Dropping the faces that point away halves that work without changing
+    the picture, because those faces are hidden behind the front ones.
     Faces within ``tolerance`` (cosine) of the silhouette are kept so
     that the outline stays closed. Normals are oriented outwards first,
     taking the orientation that most faces share.

@@ -6,12 +6,13 @@ grid). Only MNI data can be drawn on the MNI152 template that nilearn
 ships, as a glass brain, or projected to fsaverage, so native data get
 slices over their own background only.
 
-Projection settings (:data:`PROJECTION`), passed to
-:func:`nilearn.surface.vol_to_surf`: samples at five cortical depths
-(0, 0.25, 0.5, 0.75 and 1 of the way from the pial to the white surface
-of fsaverage5), trilinear interpolation, then the mean of the samples that
-fall inside the analysed (and, for thresholded maps, significant) voxels.
-Vertices with no such sample are left uncoloured. ROI labels take the
+Projection settings (:data:`PROJECTION`) are passed to
+:func:`nilearn.surface.vol_to_surf`. Each vertex is sampled at five
+cortical depths (0, 0.25, 0.5, 0.75 and 1 of the way from the pial to the
+white surface of fsaverage5) with trilinear interpolation. Its value is
+the mean of the samples that fall inside the analysed voxels (only the
+significant ones for thresholded maps). Vertices with no such sample are
+left uncoloured. ROI labels take the
 label of the voxel that contains each vertex's mid-thickness point.
 """
 
@@ -188,12 +189,12 @@ def plot_volume_map(
             "use plot_surface_map for surfaces."
         )
     quantity = get_quantity(quantity)
-    shown, threshold_text = mask_insignificant(
+    masked, threshold_text = mask_insignificant(
         values, significant, significance_label
     )
-    norm, extend = colour_scale(shown, quantity, vmin, vmax)
+    norm, extend = colour_scale(masked, quantity, vmin, vmax)
     affine = np.asarray(space.affine, float)
-    image = nib.Nifti1Image(scatter_to_grid(shown, space), affine)
+    image = nib.Nifti1Image(scatter_to_grid(masked, space), affine)
     style = dict(
         cmap=quantity.cmap, vmin=norm.vmin, vmax=norm.vmax,
         symmetric_cbar=False, colorbar=False,
@@ -214,7 +215,7 @@ def plot_volume_map(
         if mni:
             _draw_mni(figure, grid, image, outlines, style, quantity)
             _draw_projection(
-                figure, grid[1], shown, space, atlas, quantity, norm, dpi
+                figure, grid[1], masked, space, atlas, quantity, norm, dpi
             )
             where = "MNI152"
         else:
@@ -292,9 +293,9 @@ def _draw_mni(figure, grid, image, outlines, style, quantity):
     )
 
 
-def _draw_projection(figure, cell, shown, space, atlas, quantity, norm, dpi):
+def _draw_projection(figure, cell, masked, space, atlas, quantity, norm, dpi):
     template = load_template("fsaverage5")
-    data = project_to_surface(shown, space, template=template)
+    data = project_to_surface(masked, space, template=template)
     labels = None
     if atlas is not None:
         projected = project_to_surface(
