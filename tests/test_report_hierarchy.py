@@ -62,6 +62,7 @@ def test_roi_permutation_exact_minimum(atlas):
     assert first["n_higher"] == 3
     assert first["p_value"] == pytest.approx(1 / math.comb(4, 1))
     assert second["p_value"] == pytest.approx(1 / math.comb(8, 3))
+    assert second["min_p_value"] == pytest.approx(second["p_value"])
     assert (tests["units"] == "ROIs").all()
 
 

@@ -174,7 +174,8 @@ def ordering_test(
         ``effect_size``: for Mann-Whitney the probability that a voxel of
         the higher group exceeds one of the lower group (0.5 = no
         difference), for the permutation test the difference of mean ROI
-        medians.
+        medians. The permutation test adds ``min_p_value``, the smallest
+        p-value its number of permutations allows.
     """
     if test not in TESTS:
         raise ConfigError(
@@ -237,10 +238,12 @@ def _roi_permutation(low_rois, high_rois, n_permutations, rng):
     result = {"units": "ROIs", "n_lower": n_low, "n_higher": n_high}
     if n_low == 0 or n_high == 0:
         return {**result, "statistic": np.nan, "p_value": np.nan,
-                "effect_size": np.nan}
+                "effect_size": np.nan, "min_p_value": np.nan}
     observed = medians[n_low:].mean() - medians[:n_low].mean()
     n_total = n_low + n_high
-    if math.comb(n_total, n_low) <= n_permutations:
+    n_splits = math.comb(n_total, n_low)
+    if n_splits <= n_permutations:
+        min_p = 1.0 / n_splits
         splits = itertools.combinations(range(n_total), n_low)
         null = []
         for chosen in splits:
@@ -257,11 +260,13 @@ def _roi_permutation(low_rois, high_rois, n_permutations, rng):
         # The observed split counts as one permutation.
         exceed = np.sum(null >= observed - 1e-12)
         p = float((exceed + 1) / (n_permutations + 1))
+        min_p = 1.0 / (n_permutations + 1)
     return {
         **result,
         "statistic": float(observed),
         "p_value": p,
         "effect_size": float(observed),
+        "min_p_value": min_p,
     }
 
 

@@ -152,7 +152,9 @@ def _write_tests(axes, tests):
         effect = (
             f"P(higher > lower) = {row.effect_size:.2f}"
             if row.units == "voxels"
-            else f"difference of ROI medians = {row.effect_size:.3g}"
+            else f"difference of mean ROI medians = "
+            f"{row.effect_size:.3g}, smallest possible p = "
+            f"{row.min_p_value:.3g}"
         )
         lines.append(f"{row.alternative}: {format_p(row.p_value)}, {effect}")
     axes.annotate(
