@@ -17,7 +17,7 @@ DPI = 50
 
 @pytest.fixture(scope="module")
 def surface():
-    space, atlas = surface_space_and_atlas(stride=2)
+    space, atlas = surface_space_and_atlas()
     return space, atlas, voxel_values(atlas)
 
 
@@ -77,6 +77,28 @@ def test_surface_maps_differ(tmp_path, surface):
     # The data cover the visual cortex only, a few percent of the pixels.
     changed = np.abs(a[..., :3] - b[..., :3]).max(axis=-1) > 0.1
     assert changed.mean() > 0.01
+
+
+def test_surface_map_one_hemisphere(tmp_path, surface):
+    space, atlas, values = surface
+    left = np.flatnonzero(space.hemisphere == "L")
+    paths = plot_surface_map(
+        values["jne"][left], space.subset(left), tmp_path / "left.png",
+        quantity="jne", label=label(), atlas=atlas.subset(left),
+        views=("lateral",), dpi=DPI,
+    )
+    assert image_variance(paths[0]) > 1e-3
+    assert "Right flat map" in paths[1].read_text()
+
+
+def test_surface_map_no_significant_voxels(tmp_path, surface):
+    space, atlas, values = surface
+    paths = plot_surface_map(
+        values["jne"], space, tmp_path / "none.png", quantity="jne",
+        label=label(), atlas=atlas, significant=np.zeros(space.n_voxels, bool),
+        views=("ventral",), dpi=DPI,
+    )
+    assert f"(0 of {space.n_voxels})" in paths[1].read_text()
 
 
 def test_surface_map_rejects_wrong_mesh(tmp_path, surface):
