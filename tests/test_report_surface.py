@@ -125,6 +125,15 @@ def test_surface_categories(tmp_path, surface):
     assert "SIMULATED" not in svg
 
 
+def test_surface_categories_rejects_shape(tmp_path, surface):
+    space, _, values = surface
+    with pytest.raises(DataError, match="one row per category"):
+        plot_surface_categories(
+            values["jne_ss"], CATEGORIES[:2], space, tmp_path / "x.png",
+            label=label(),
+        )
+
+
 def test_fsaverage5_surface_offline(tmp_path):
     space, atlas = fsaverage5_inputs()
     values = np.linspace(0.0, 1.0, space.n_voxels)

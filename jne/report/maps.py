@@ -3,8 +3,9 @@
 Per-voxel arrays cover only the analysed voxels. The writers scatter them
 onto the full mesh of each hemisphere or onto the mask grid, with NaN
 everywhere else, so that tools reading GIfTI or NIfTI can show them on
-the template or grid. The tests read them back with nibabel and nilearn. Every map gets a JSON sidecar
-with what it contains, its units, the data label and the thresholding.
+the template or grid. The tests read them back with nibabel and nilearn.
+Every map gets a JSON sidecar with what it contains, its units, the data
+label and the thresholding.
 
 File names, for a map with stem ``jne``:
 

@@ -11,9 +11,12 @@ import logging
 import time
 
 import numpy as np
+
+from jne.errors import DataError
+
 from .context import figure_title, get_quantity
-from .placement import scatter_to_mesh
 from .meshes import load_template
+from .placement import scatter_to_mesh
 from .style import (
     BAR_WIDTH, TITLE_SIZE, add_colour_bar, add_simulated_footer,
     colour_scale, mask_insignificant, new_figure, save_figure,
@@ -131,7 +134,8 @@ def plot_surface_map(
             )
     add_colour_bar(figure, quantity, norm, extend, width)
     figure.suptitle(
-        figure_title(quantity.title, label, threshold_text),
+        figure_title(quantity.title, label, threshold_text,
+                     width=int(width * 11)),
         fontsize=TITLE_SIZE,
     )
     add_simulated_footer(figure, label)
@@ -189,6 +193,11 @@ def plot_surface_categories(
     start = time.perf_counter()
     quantity = get_quantity(quantity)
     values = np.asarray(values, float)
+    if values.ndim != 2 or values.shape[0] != len(categories):
+        raise DataError(
+            f"Category maps have shape {values.shape}, expected "
+            f"({len(categories)}, n_voxels): one row per category."
+        )
     template = template or load_template(space.mesh)
     template.check_space(space)
     masked, threshold_text = mask_insignificant(
@@ -197,7 +206,7 @@ def plot_surface_categories(
     norm, extend = colour_scale(masked, quantity, None, vmax)
     data = scatter_to_mesh(masked, space)
     analysed = scatter_to_mesh(np.ones(space.n_voxels), space)
-    labels, roi_names = _mesh_labels(atlas, space, None)
+    labels, _ = _mesh_labels(atlas, space, None)
 
     n_columns = max(1, min(n_columns, len(categories)))
     n_rows = int(np.ceil(len(categories) / n_columns))
@@ -243,7 +252,8 @@ def plot_surface_categories(
                 show_image(axes, image, title)
     add_colour_bar(figure, quantity, norm, extend, width)
     figure.suptitle(
-        figure_title(quantity.title, label, threshold_text),
+        figure_title(quantity.title, label, threshold_text,
+                     width=int(width * 11)),
         fontsize=TITLE_SIZE,
     )
     add_simulated_footer(figure, label)

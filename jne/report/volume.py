@@ -225,7 +225,8 @@ def plot_volume_map(
             where = "native space"
     add_colour_bar(figure, quantity, norm, extend, width)
     figure.suptitle(
-        figure_title(f"{quantity.title} ({where})", label, threshold_text),
+        figure_title(f"{quantity.title} ({where})", label, threshold_text,
+                     width=int(width * 11)),
         fontsize=TITLE_SIZE,
     )
     add_simulated_footer(figure, label)
