@@ -97,3 +97,16 @@ def test_projection_of_labels_keeps_label_values(volume):
         found |= set(np.unique(data[np.isfinite(data)]).astype(int))
     assert found <= {0, 1, 2, 3, 4, 5}
     assert {1, 2} <= found
+
+
+def test_projection_needs_pial_and_white(volume):
+    from dataclasses import replace
+
+    space, _, values = volume
+    template = load_template("fsaverage5")
+    bare = replace(template, hemispheres={
+        hemi: replace(surface, pial=None)
+        for hemi, surface in template.hemispheres.items()
+    })
+    with pytest.raises(ConfigError, match="pial and white"):
+        project_to_surface(values["jne"], space, template=bare)

@@ -88,23 +88,24 @@ def project_to_surface(
     keep = np.isfinite(values)
     if mask is not None:
         keep &= np.asarray(mask, bool)
-    affine = np.asarray(space.affine, float)
-    grid = scatter_to_grid(values, space)
-    mask_grid = scatter_to_grid(keep.astype(np.float32), space) == 1
-    mask_image = nib.Nifti1Image(mask_grid.astype(np.int8), affine)
-    if labels:
-        return {
-            hemi: _labels_at_midthickness(grid, affine, surface)
-            for hemi, surface in template.hemispheres.items()
-        }
-    image = nib.Nifti1Image(grid, affine)
-    projected = {}
-    for hemi, surface in template.hemispheres.items():
+    for surface in template.hemispheres.values():
         if surface.pial is None or surface.white is None:
             raise ConfigError(
                 f"Template {template.name!r} has no pial and white "
                 "surfaces, which the projection needs. Use fsaverage5."
             )
+    affine = np.asarray(space.affine, float)
+    grid = scatter_to_grid(values, space)
+    if labels:
+        return {
+            hemi: _labels_at_midthickness(grid, affine, surface)
+            for hemi, surface in template.hemispheres.items()
+        }
+    mask_grid = scatter_to_grid(keep.astype(np.float32), space) == 1
+    mask_image = nib.Nifti1Image(mask_grid.astype(np.int8), affine)
+    image = nib.Nifti1Image(grid, affine)
+    projected = {}
+    for hemi, surface in template.hemispheres.items():
         with warnings.catch_warnings():
             # Vertices far from every analysed voxel average no samples.
             warnings.simplefilter("ignore", RuntimeWarning)
