@@ -1,4 +1,4 @@
-"""What a report shows: the data label and the quantities that maps hold.
+"""Report vocabulary: the data label and the quantities that maps contain.
 
 Every figure, table and sidecar names its data with a :class:`DataLabel`
 (dataset, subject, layer, model) and states whether the responses are

@@ -89,9 +89,10 @@ def roi_table(
     jne_bootstrap : array of shape (n_replicates, n_voxels), optional
         Per-voxel JNE recomputed on bootstrap resamples of the stimuli.
         When given, the CIs of the ROI median and mean come from these
-        replicates (uncertainty over stimuli); otherwise from resampling
-        the ROI's voxels with replacement (uncertainty over voxels, which
-        ignores their spatial correlation and so is too narrow).
+        replicates and describe the uncertainty over stimuli. Otherwise
+        they come from resampling the ROI's voxels with replacement. That
+        ignores the spatial correlation of voxels, so those CIs are too
+        narrow.
     roi_groups : dict of str to list of str, optional
         Group of each ROI for the ``group`` column; the ROI order follows
         the groups unless ``rois`` is given.
