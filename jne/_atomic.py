@@ -41,12 +41,22 @@ def atomic_path(path, suffix=None):
     )
     os.close(handle)
     tmp_path = Path(tmp_name)
+    # mkstemp creates the file readable by its owner only; give the final
+    # file the permissions a plain open() would, so results stay readable
+    # by a group on a shared cluster folder.
+    os.chmod(tmp_path, 0o666 & ~_current_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path, text):

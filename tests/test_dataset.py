@@ -82,3 +82,15 @@ def test_space_rejects_bad_hemisphere():
     )
     with pytest.raises(DataError, match="'X'"):
         space.validate()
+
+
+def test_saved_file_follows_umask(tmp_path, small_dataset):
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        small_dataset.save(tmp_path / "dataset.h5")
+    finally:
+        os.umask(previous)
+    mode = (tmp_path / "dataset.h5").stat().st_mode & 0o777
+    assert mode == 0o644

@@ -1,0 +1,33 @@
+# Validate: simulations that check JNE against known nonlinearity (single
+# units, networks, sample size, invariances, blind spot). Not part of the
+# default target; run it with `snakemake validate`.
+
+VALIDATION_DIR = "results/validation"
+
+
+rule validate:
+    output:
+        summary=report(
+            VALIDATION_DIR + "/summary.tsv",
+            caption="../report/validation_summary.rst",
+            category="Validation",
+        ),
+        figures=report(
+            directory(VALIDATION_DIR + "/figures"),
+            patterns=["{name}.png"],
+            caption="../report/validation_figure.rst",
+            category="Validation",
+        ),
+    params:
+        quick=config["validate"]["quick"],
+        seed=config["validate"]["seed"],
+    log:
+        "results/logs/validate.log",
+    benchmark:
+        "results/benchmarks/validate.tsv"
+    threads: TORCH_THREADS
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../scripts/validate.py"
