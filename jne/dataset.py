@@ -426,13 +426,27 @@ def _write_table(group, table):
         ):
             group.create_dataset(column, data=values.to_numpy())
         else:
-            data = values.astype(str).to_numpy().astype("S")
-            group.create_dataset(column, data=data)
+            # UTF-8 strings; a missing value is stored as "" and read back
+            # as missing, so a partly filled "split" column round-trips.
+            text = values.astype(object).where(values.notna(), "")
+            group.create_dataset(
+                column,
+                data=text.astype(str).tolist(),
+                dtype=h5py.string_dtype(),
+            )
 
 
 def _read_table(group):
     columns = [str(c) for c in group.attrs["columns"]]
-    return pd.DataFrame({c: _decode(group[c][()]) for c in columns})
+    table = {}
+    for column in columns:
+        data = group[column]
+        if data.dtype.kind in "SO":
+            text = pd.Series(data.asstr()[()], dtype=str)
+            table[column] = text.mask(text == "")
+        else:
+            table[column] = data[()]
+    return pd.DataFrame(table)
 
 
 def _write_space(group, space):
