@@ -1,0 +1,426 @@
+"""The local source: a subject's own files on disk.
+
+The file contract, every option and a worked example are in
+``docs/inputs.md``. In short:
+
+- responses: a 4D NIfTI of trial betas with a brain mask NIfTI, or surface
+  data (GIfTI, MGH/MGZ, or NPY/HDF5 of shape (n_trials, n_vertices)) with
+  the mesh named;
+- ``trials.tsv``: one row per trial in response order, ``stimulus_id``
+  and optional ``session`` and ``run``;
+- ``stimuli.tsv``: ``stimulus_id`` and optional ``category`` and
+  ``split``;
+- embeddings: NPY or HDF5;
+- atlas: a label NIfTI on the mask's grid, or per-vertex labels, with a
+  labels TSV (``index``, ``name``).
+
+Every path option may contain ``{subject}``, which is replaced by the
+subject label.
+"""
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from jne.dataset import Atlas, Dataset, Space
+from jne.errors import ConfigError, DataError
+from jne.sources import checks, local_files
+
+logger = logging.getLogger(__name__)
+
+# Vertices per hemisphere of the meshes that surface data may use.
+MESH_VERTICES = {
+    "fsLR32k": 32492,
+    "fsaverage": 163842,
+    "fsaverage6": 40962,
+    "fsaverage5": 10242,
+}
+HEMISPHERES = ("L", "R")
+
+DEFAULTS = {
+    "root": None,
+    "responses": None,
+    "responses_dataset": "betas",
+    "mask": None,
+    "mesh": None,
+    "hemisphere": None,
+    "vertices": None,
+    "trials": None,
+    "stimuli": None,
+    "embeddings": None,
+    "layers": None,
+    "atlas": None,
+    "atlas_labels": None,
+    "rois": None,
+    "description": "",
+    "simulated": False,
+}
+REQUIRED = ("responses", "trials", "stimuli", "embeddings")
+PATH_OPTIONS = (
+    "responses", "mask", "vertices", "trials", "stimuli", "embeddings",
+    "atlas", "atlas_labels",
+)
+
+
+def resolve_options(options, subject):
+    """Fill defaults, check names and expand ``{subject}`` in paths.
+
+    Path options may be a string or, for ``responses`` and ``atlas`` of
+    surface data, a mapping ``{"L": path, "R": path}``.
+    """
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown local options {unknown}. Valid options: "
+            f"{', '.join(sorted(DEFAULTS))}."
+        )
+    resolved = {**DEFAULTS, **options}
+    missing = [key for key in REQUIRED if not resolved[key]]
+    if missing:
+        raise ConfigError(
+            f"The local source needs the options {missing}: paths to the "
+            "responses, trials.tsv, stimuli.tsv and the embeddings."
+        )
+    root = Path(resolved["root"]) if resolved["root"] else None
+
+    def expand(value):
+        path = Path(str(value).replace("{subject}", subject))
+        return root / path if root is not None and not path.is_absolute() else path
+
+    for key in PATH_OPTIONS:
+        value = resolved[key]
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            bad = sorted(set(value) - set(HEMISPHERES))
+            if bad or key not in ("responses", "atlas"):
+                raise ConfigError(
+                    f"Invalid local option {key}={value!r}: only "
+                    "'responses' and 'atlas' may map hemispheres 'L' and "
+                    "'R' to files."
+                )
+            resolved[key] = {
+                h: local_files.require_file(expand(p), key)
+                for h, p in value.items()
+            }
+        else:
+            resolved[key] = local_files.require_file(expand(value), key)
+    if resolved["mesh"] is not None and resolved["mesh"] not in MESH_VERTICES:
+        raise ConfigError(
+            f"Invalid local option mesh={resolved['mesh']!r}: use one of "
+            f"{', '.join(MESH_VERTICES)}."
+        )
+    if resolved["hemisphere"] not in (None, *HEMISPHERES):
+        raise ConfigError(
+            f"Invalid local option hemisphere={resolved['hemisphere']!r}: "
+            "use 'L' or 'R'."
+        )
+    return resolved
+
+
+def _is_volume(opts):
+    responses = opts["responses"]
+    if isinstance(responses, dict):
+        return False
+    return local_files.file_format(responses) == "nifti"
+
+
+def _read_volume(opts):
+    if opts["mask"] is None:
+        raise ConfigError(
+            f"The responses {opts['responses']} are a NIfTI volume, so the "
+            "local source needs a brain mask NIfTI on the same grid: set "
+            "the option 'mask'."
+        )
+    mask_image, mask = local_files.read_mask(opts["mask"])
+    betas = local_files.read_volume_responses(
+        opts["responses"], mask_image, mask, opts["mask"]
+    )
+    space = Space(
+        kind="volume",
+        shape=tuple(int(s) for s in mask.shape),
+        affine=np.asarray(mask_image.affine, dtype=np.float64),
+        ijk=np.argwhere(mask).astype(np.int64),
+    )
+
+    labels = np.zeros(space.n_voxels, dtype=np.int64)
+    if opts["atlas"] is not None:
+        atlas_image = local_files.load_grid_image(opts["atlas"], what="atlas")
+        local_files.check_same_grid(
+            atlas_image,
+            mask_image,
+            file=opts["atlas"],
+            reference_file=opts["mask"],
+        )
+        data = np.asanyarray(atlas_image.dataobj)
+        if data.ndim == 4 and data.shape[3] == 1:
+            data = data[..., 0]
+        if data.ndim != 3:
+            raise DataError(
+                f"{opts['atlas']}: the atlas has shape {data.shape}, "
+                "expected a 3D label image."
+            )
+        labels = local_files.label_values(data[mask], file=opts["atlas"])
+    return betas, space, labels
+
+
+def _surface_parts(opts, key):
+    """Return a list of (hemisphere or None, path) for a surface option."""
+    value = opts[key]
+    if isinstance(value, dict):
+        return [(h, value[h]) for h in HEMISPHERES if h in value]
+    return [(opts["hemisphere"], value)]
+
+
+def _read_surface(opts):
+    mesh = opts["mesh"]
+    if mesh is None:
+        raise ConfigError(
+            "Surface responses need the option 'mesh' (one of "
+            f"{', '.join(MESH_VERTICES)}) to say which mesh the vertices "
+            "belong to."
+        )
+    n_mesh = MESH_VERTICES[mesh]
+
+    blocks, hemispheres, vertices = [], [], []
+    for hemisphere, path in _surface_parts(opts, "responses"):
+        values = local_files.read_surface_values(
+            path, what="responses", dataset=opts["responses_dataset"]
+        )
+        if values.ndim != 2:
+            raise DataError(
+                f"{path}: the responses have shape {values.shape}, expected "
+                "(n_trials, n_vertices)."
+            )
+        blocks.append(
+            checks.check_numeric(values, file=path, what="responses")
+        )
+        n_columns = values.shape[1]
+        if opts["vertices"] is not None:
+            continue
+        if hemisphere is not None:
+            expected = n_mesh
+        else:
+            expected = 2 * n_mesh
+        if n_columns != expected:
+            raise DataError(
+                f"{path} has {n_columns} vertices, but a {mesh} "
+                f"{'hemisphere' if hemisphere else 'surface (L then R)'} "
+                f"has {expected}. Set the options 'mesh' and 'hemisphere' "
+                "to match the file, or list the vertex of every column in "
+                "a 'vertices' table."
+            )
+        if hemisphere is None:
+            hemispheres.append(np.repeat(HEMISPHERES, n_mesh))
+            vertices.append(np.tile(np.arange(n_mesh), 2))
+        else:
+            hemispheres.append(np.full(n_mesh, hemisphere))
+            vertices.append(np.arange(n_mesh))
+
+    n_trials = {len(b) for b in blocks}
+    if len(n_trials) > 1:
+        raise DataError(
+            f"The hemisphere files {opts['responses']} have different trial "
+            f"counts {sorted(n_trials)}. Both need one row per trial."
+        )
+    betas = np.concatenate(blocks, axis=1)
+    if opts["vertices"] is not None:
+        hemisphere, vertex = _read_vertex_table(
+            opts["vertices"], betas.shape[1], n_mesh
+        )
+    else:
+        hemisphere = np.concatenate(hemispheres)
+        vertex = np.concatenate(vertices)
+    space = Space(
+        kind="surface",
+        mesh=mesh,
+        hemisphere=hemisphere.astype(str),
+        vertex=vertex.astype(np.int64),
+        n_mesh_vertices={h: n_mesh for h in HEMISPHERES},
+    )
+
+    labels = np.zeros(space.n_voxels, dtype=np.int64)
+    if opts["atlas"] is not None:
+        parts = []
+        for _, path in _surface_parts(opts, "atlas"):
+            values = local_files.read_surface_values(
+                path, what="atlas labels", dataset="labels"
+            )
+            parts.append(local_files.label_values(values, file=path).ravel())
+        labels = np.concatenate(parts)
+        if len(labels) != space.n_voxels:
+            raise DataError(
+                f"The atlas {opts['atlas']} labels {len(labels)} vertices "
+                f"but the responses have {space.n_voxels} columns. Give one "
+                "label per response column, in the same order."
+            )
+    return np.ascontiguousarray(betas), space, labels
+
+
+def _read_vertex_table(path, n_columns, n_mesh):
+    table = local_files.read_table(path, required=("hemisphere", "vertex"))
+    if len(table) != n_columns:
+        raise DataError(
+            f"{path} lists {len(table)} vertices but the responses have "
+            f"{n_columns} columns. Give one row per response column."
+        )
+    hemisphere = table["hemisphere"].astype(str).to_numpy()
+    bad = sorted(set(hemisphere) - set(HEMISPHERES))
+    if bad:
+        raise DataError(
+            f"{path}: invalid hemisphere values {bad}. Use 'L' or 'R'."
+        )
+    vertex = local_files.label_values(table["vertex"], file=path)
+    if vertex.min() < 0 or vertex.max() >= n_mesh:
+        raise DataError(
+            f"{path}: vertex indices must lie in [0, {n_mesh - 1}] for this "
+            f"mesh, got {vertex.min()} to {vertex.max()}."
+        )
+    return hemisphere, vertex
+
+
+def _build_atlas(labels, opts):
+    if opts["atlas"] is None:
+        if opts["rois"]:
+            raise ConfigError(
+                f"The option 'rois' names {list(opts['rois'])}, but no "
+                "atlas is given. Set the options 'atlas' and "
+                "'atlas_labels'."
+            )
+        logger.warning(
+            "No atlas given: all %d voxels are outside every ROI, so "
+            "per-ROI summaries will be empty",
+            len(labels),
+        )
+        return Atlas(labels=labels, names={})
+    if opts["atlas_labels"] is None:
+        raise ConfigError(
+            f"The atlas {opts['atlas']} needs a labels table: set the "
+            "option 'atlas_labels' to a TSV with columns index and name."
+        )
+    names = local_files.read_labels_table(opts["atlas_labels"])
+    unnamed = sorted(set(np.unique(labels)) - set(names) - {0})
+    if unnamed:
+        raise DataError(
+            f"The atlas {opts['atlas']} uses label values "
+            f"{[int(v) for v in unnamed[:5]]} that have no row in "
+            f"{opts['atlas_labels']}. Add rows for them or set those "
+            "voxels to 0."
+        )
+    return Atlas(labels=labels, names=names)
+
+
+def fetch_local(subject, options, *, name, resources_dir=None):
+    """Read one subject's dataset from local files.
+
+    Parameters
+    ----------
+    subject : str
+        Replaces ``{subject}`` in path options.
+    options : dict
+        See ``docs/inputs.md``.
+    name : str
+        Dataset name stored in the result.
+    resources_dir : str or Path, optional
+        Unused: the local source reads files in place.
+
+    Returns
+    -------
+    Dataset
+        Restricted to the voxels of the ROIs in the option ``rois`` when
+        it is given.
+
+    Raises
+    ------
+    ConfigError
+        For invalid option names or values.
+    DataError
+        For inconsistent files; the message names the file, the value
+        and the fix.
+    """
+    start = time.perf_counter()
+    opts = resolve_options(options, subject)
+
+    stimuli = local_files.read_table(opts["stimuli"])
+    stimuli["stimulus_id"] = stimuli["stimulus_id"].astype(str)
+    checks.check_unique_ids(stimuli["stimulus_id"], file=opts["stimuli"])
+    if "split" in stimuli:
+        bad = sorted(set(stimuli["split"].dropna()) - {"train", "val", "test"})
+        if bad:
+            raise DataError(
+                f"{opts['stimuli']}: invalid split values {bad}. Use "
+                "'train', 'val' or 'test', or leave the cell empty to let "
+                "jne assign the stimulus."
+            )
+    trials = checks.check_trial_columns(
+        local_files.read_table(opts["trials"]), file=opts["trials"]
+    )
+    checks.check_ids_present(
+        trials["stimulus_id"],
+        stimuli["stimulus_id"],
+        file=opts["trials"],
+        known_file=opts["stimuli"],
+    )
+    ids = stimuli["stimulus_id"].to_numpy()
+    embeddings = checks.check_embeddings(
+        local_files.read_embeddings(
+            opts["embeddings"], layers=opts["layers"], stimulus_ids=ids
+        ),
+        ids,
+        file=opts["embeddings"],
+    )
+
+    if _is_volume(opts):
+        betas, space, labels = _read_volume(opts)
+    else:
+        betas, space, labels = _read_surface(opts)
+    checks.check_trial_count(
+        betas.shape[0],
+        len(trials),
+        responses_file=opts["responses"],
+        trials_file=opts["trials"],
+    )
+    atlas = _build_atlas(labels, opts)
+
+    dataset = Dataset(
+        betas=betas,
+        trials=trials,
+        stimuli=stimuli,
+        embeddings=embeddings,
+        space=space,
+        atlas=atlas,
+        name=name,
+        subject=subject,
+        simulated=bool(opts["simulated"]),
+        description=opts["description"]
+        or f"Local files of subject {subject} ({opts['responses']}).",
+    )
+    if opts["rois"]:
+        rois = list(opts["rois"])
+        atlas_files = f"{opts['atlas']} with {opts['atlas_labels']}"
+        checks.check_rois(atlas, rois, file=atlas_files)
+        keep = np.flatnonzero(
+            np.any([atlas.roi_mask(r) for r in rois], axis=0)
+        )
+        logger.info(
+            "Kept %d of %d voxels in the ROIs %s",
+            len(keep),
+            dataset.n_voxels,
+            ", ".join(rois),
+        )
+        dataset = dataset.subset_voxels(keep)
+    logger.info(
+        "Read local dataset %r subject %s: %d trials x %d voxels, %d "
+        "stimuli, %d layers in %.1f s",
+        name,
+        subject,
+        dataset.n_trials,
+        dataset.n_voxels,
+        dataset.n_stimuli,
+        len(embeddings),
+        time.perf_counter() - start,
+    )
+    return dataset
