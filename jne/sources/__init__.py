@@ -18,6 +18,7 @@ The options of each source, and the file contract of ``local``, are
 documented in ``docs/inputs.md``.
 """
 
+import functools
 import logging
 import time
 
@@ -102,6 +103,12 @@ def fetch_dataset(source, subject, options=None, *, name, resources_dir):
         subject,
         source,
     )
+    if source == "local":
+        # The local source checks the test count itself, so that the error
+        # names stimuli.tsv.
+        fetch = functools.partial(
+            fetch, min_test_stimuli=int(common["min_test_stimuli"])
+        )
     dataset = fetch(subject, options, name=name, resources_dir=resources_dir)
     check_dataset(dataset, min_test_stimuli=int(common["min_test_stimuli"]))
     logger.info(

