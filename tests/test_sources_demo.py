@@ -16,9 +16,15 @@ from scipy import stats
 
 from jne.dataset import Dataset
 from jne.errors import ConfigError
-from jne.jacobian.dense import jne_dense
+from jne.jacobian.dense import dense_jacobians, jne_dense
 from jne.sources import fetch_dataset
-from jne.sources import demo, demo_noise, demo_stimuli, demo_surface
+from jne.sources import (
+    demo,
+    demo_noise,
+    demo_stimuli,
+    demo_surface,
+    demo_truth,
+)
 
 SMALL = {"size": "small"}
 
@@ -173,6 +179,20 @@ def test_true_jne_matches_autograd(demo_01):
         expected.detach().numpy(),
         rtol=1e-10,
     )
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+def test_closed_form_jacobians_match_autograd(demo_01, activation):
+    dataset, truth = demo_01
+    weights = {k: v.numpy() for k, v in truth.named_buffers()}
+    model = demo_truth.GroundTruthEncoder(weights, activation=activation)
+    model = model.double()
+    inputs = torch.as_tensor(_standardized_truth_features(dataset)[:40])
+    voxels = torch.arange(dataset.n_voxels)
+    expected = dense_jacobians(lambda x: model(x, voxels), inputs)
+    result = demo_truth.true_jacobians(model, inputs, voxels)
+    assert (model.gate_index >= 0).any()
+    torch.testing.assert_close(result, expected, rtol=1e-10, atol=1e-14)
 
 
 def test_nonlinearity_grows_along_hierarchy(demo_01):
