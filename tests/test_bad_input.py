@@ -15,7 +15,9 @@ from tests.conftest import build_small_dataset
 
 
 def _fetch(options):
-    return fetch_dataset("local", "01", options, name="bad", resources_dir=None)
+    return fetch_dataset(
+        "local", "01", options, name="bad", resources_dir=None
+    )
 
 
 def _edit_table(path, edit):
@@ -74,7 +76,8 @@ def test_stimulus_missing_from_hdf5_embeddings(volume, tmp_path):
     with h5py.File(path, "w") as f:
         f.create_dataset("0", data=features[1:, 0])
         f.create_dataset(
-            "stimulus_id", data=ids[1:].astype(object),
+            "stimulus_id",
+            data=ids[1:].astype(object),
             dtype=h5py.string_dtype(),
         )
     with pytest.raises(DataError) as error:
@@ -132,7 +135,9 @@ def test_atlas_with_other_shape(volume):
     atlas = np.asarray(nib.load(volume["atlas"]).dataobj)
     affine = nib.load(volume["atlas"]).affine
     nib.save(nib.Nifti1Image(atlas[:-1], affine), volume["atlas"])
-    with pytest.raises(DataError, match=r"shape \(11, 12, 10\) vs \(12, 12, 10\)"):
+    with pytest.raises(
+        DataError, match=r"shape \(11, 12, 10\) vs \(12, 12, 10\)"
+    ):
         _fetch(volume)
 
 
@@ -208,7 +213,9 @@ def test_responses_not_4d(volume):
         nib.Nifti1Image(image.get_fdata()[..., 0], image.affine),
         volume["responses"],
     )
-    with pytest.raises(DataError, match=r"shape \(12, 12, 10\), expected a 4D"):
+    with pytest.raises(
+        DataError, match=r"shape \(12, 12, 10\), expected a 4D"
+    ):
         _fetch(volume)
 
 
@@ -230,7 +237,9 @@ def test_embeddings_wrong_dtype(volume, dtype):
         _fetch(volume)
     message = str(error.value)
     assert "embeddings.npy" in message
-    assert np.dtype(dtype).str[1:] in message or str(np.dtype(dtype)) in message
+    assert (
+        np.dtype(dtype).str[1:] in message or str(np.dtype(dtype)) in message
+    )
     assert "float32" in message
 
 
@@ -293,11 +302,15 @@ def test_atlas_value_without_label_row(volume):
 
 def test_missing_file(volume):
     with pytest.raises(DataError, match="nothere.tsv .*was not found"):
-        _fetch({**volume, "trials": volume["trials"].replace("trials", "nothere")})
+        _fetch(
+            {**volume, "trials": volume["trials"].replace("trials", "nothere")}
+        )
 
 
 def test_unknown_option(volume):
-    with pytest.raises(ConfigError, match=r"Unknown local options \['mask_file'\]"):
+    with pytest.raises(
+        ConfigError, match=r"Unknown local options \['mask_file'\]"
+    ):
         _fetch({**volume, "mask_file": "x"})
 
 

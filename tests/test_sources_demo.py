@@ -21,6 +21,7 @@ from jne.sources import fetch_dataset
 from jne.sources import (
     demo,
     demo_noise,
+    demo_options,
     demo_stimuli,
     demo_surface,
     demo_truth,
@@ -36,7 +37,9 @@ def resources(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo_01(resources):
-    return demo.simulate_demo("01", SMALL, name="demo", resources_dir=resources)
+    return demo.simulate_demo(
+        "01", SMALL, name="demo", resources_dir=resources
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,9 @@ def test_sentence_table_is_balanced():
 
 
 def test_sentence_table_matches_generator():
-    script = Path(demo_stimuli.__file__).parents[1] / "data" / "make_sentences.py"
+    script = (
+        Path(demo_stimuli.__file__).parents[1] / "data" / "make_sentences.py"
+    )
     spec = importlib.util.spec_from_file_location("make_sentences", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -104,7 +109,9 @@ def test_small_demo_shapes(demo_01):
     for roi in dataset.atlas.names.values():
         for hemisphere in ("L", "R"):
             in_roi = dataset.atlas.roi_mask(roi)
-            assert (in_roi & (dataset.space.hemisphere == hemisphere)).sum() == 40
+            assert (
+                in_roi & (dataset.space.hemisphere == hemisphere)
+            ).sum() == 40
     assert truth.n_voxels == dataset.n_voxels
 
 
@@ -127,7 +134,9 @@ def test_vertices_carry_their_hcp_mmp_label(demo_01):
     for hemisphere, vertex, name in zip(
         dataset.space.hemisphere, dataset.space.vertex, names
     ):
-        assert mesh_to_label[(hemisphere, int(vertex))] == f"{hemisphere}_{name}"
+        assert (
+            mesh_to_label[(hemisphere, int(vertex))] == f"{hemisphere}_{name}"
+        )
 
 
 def test_splits_and_repeats(demo_01):
@@ -215,7 +224,10 @@ def test_category_rois_prefer_their_category(demo_01):
     truth = dataset.ground_truth
     categories = list(truth["categories"])
     names = dataset.atlas.voxel_names()
-    assert truth["jne_ss_category"].shape == (len(categories), dataset.n_voxels)
+    assert truth["jne_ss_category"].shape == (
+        len(categories),
+        dataset.n_voxels,
+    )
     for roi, category in (("FFC", "people"), ("PHA1", "outdoor")):
         per_category = np.median(truth["jne_ss_category"][:, names == roi], 1)
         assert categories[int(np.argmax(per_category))] == category
@@ -262,7 +274,9 @@ def test_responses_follow_the_truth(demo_01):
 def test_session_offsets_are_present(demo_01):
     dataset, _ = demo_01
     session = dataset.trials["session"].to_numpy()
-    shift = dataset.betas[session == 1].mean(0) - dataset.betas[session == 2].mean(0)
+    shift = dataset.betas[session == 1].mean(0) - dataset.betas[
+        session == 2
+    ].mean(0)
     assert np.median(np.abs(shift)) > 0.3
 
 
@@ -286,7 +300,10 @@ def test_smooth_noise_on_real_mesh():
     edges = selection.adjacency.tocoo()
     first, second = edges.row[:300], edges.col[:300]
     neighbour = np.mean(
-        [np.corrcoef(noise[:, a], noise[:, b])[0, 1] for a, b in zip(first, second)]
+        [
+            np.corrcoef(noise[:, a], noise[:, b])[0, 1]
+            for a, b in zip(first, second)
+        ]
     )
     far = np.mean(
         [
@@ -301,12 +318,14 @@ def test_smooth_noise_on_real_mesh():
 def test_default_size_targets():
     """The default preset keeps the size that the workflow budget assumes,
     and its noise ceilings have a realistic spread."""
-    options = demo.resolve_options({})
+    options = demo_options.resolve_options({})
     assert options["n_stimuli"] == 600
     assert 90 <= options["n_test"] <= 110
     selection = demo_surface.select_rois(options["rois"])
     assert 6000 <= selection.n_vertices <= 8000
-    ncsnr = demo_noise.draw_ncsnr(selection.adjacency, np.random.default_rng(1))
+    ncsnr = demo_noise.draw_ncsnr(
+        selection.adjacency, np.random.default_rng(1)
+    )
     ceiling = demo_noise.noise_ceiling(ncsnr, 3)
     assert 0.03 < np.mean(ceiling < 5) < 0.2
     assert np.mean((ceiling > 20) & (ceiling < 60)) > 0.45

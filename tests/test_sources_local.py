@@ -49,7 +49,9 @@ def test_volume_dataset_matches_files(volume):
 
 def test_trial_and_stimulus_tables(volume):
     dataset = _fetch(volume)
-    written = pd.read_csv(volume["trials"], sep="\t", dtype={"stimulus_id": str})
+    written = pd.read_csv(
+        volume["trials"], sep="\t", dtype={"stimulus_id": str}
+    )
     assert list(dataset.trials["stimulus_id"]) == list(written["stimulus_id"])
     assert dataset.trials["session"].dtype == np.int64
     assert dataset.stimuli["split"].isna().sum() == 48
@@ -118,7 +120,8 @@ def test_hdf5_embeddings_reordered_by_id(volume, tmp_path):
             source = reference.embeddings["0" if layer == "2" else "1"]
             f.create_dataset(layer, data=source[order])
         f.create_dataset(
-            "stimulus_id", data=ids[order].astype(object),
+            "stimulus_id",
+            data=ids[order].astype(object),
             dtype=h5py.string_dtype(),
         )
     dataset = _fetch({**volume, "embeddings": str(path)})
@@ -149,9 +152,13 @@ def test_surface_npy_with_vertex_table(tmp_path):
     assert dataset.space.mesh == "fsaverage5"
     assert dataset.space.n_mesh_vertices == {"L": 10242, "R": 10242}
     np.testing.assert_array_equal(dataset.space.vertex, table["vertex"])
-    np.testing.assert_array_equal(dataset.space.hemisphere, table["hemisphere"])
+    np.testing.assert_array_equal(
+        dataset.space.hemisphere, table["hemisphere"]
+    )
     np.testing.assert_array_equal(dataset.betas, np.load(options["responses"]))
-    np.testing.assert_array_equal(dataset.atlas.labels, np.load(options["atlas"]))
+    np.testing.assert_array_equal(
+        dataset.atlas.labels, np.load(options["atlas"])
+    )
 
 
 @pytest.mark.parametrize("surface_format", ["gifti", "mgh"])
@@ -198,7 +205,9 @@ def test_surface_single_hemisphere_hdf5(tmp_path):
 
 
 def test_missing_atlas_gives_empty_labels(volume, caplog):
-    options = {k: v for k, v in volume.items() if k not in ("atlas", "atlas_labels")}
+    options = {
+        k: v for k, v in volume.items() if k not in ("atlas", "atlas_labels")
+    }
     with caplog.at_level(logging.WARNING, logger="jne.sources.local"):
         dataset = _fetch(options)
     assert (dataset.atlas.labels == 0).all()
@@ -213,4 +222,6 @@ def test_int16_betas_become_float32(volume):
     dataset = _fetch(volume)
     assert dataset.betas.dtype == np.float32
     mask = nib.load(volume["mask"]).get_fdata() > 0
-    np.testing.assert_array_equal(dataset.betas, scaled[mask].T.astype(np.float32))
+    np.testing.assert_array_equal(
+        dataset.betas, scaled[mask].T.astype(np.float32)
+    )

@@ -28,7 +28,8 @@ PEOPLE_SUBJECTS = [
 ]
 PEOPLE_ACTIONS = [
     "smiles at the camera", "laughs at a joke", "frowns at a letter",
-    "winks at a friend", "stares out of the window", "yawns and rubs both eyes",
+    "winks at a friend", "stares out of the window",
+    "yawns and rubs both eyes",
     "listens with a puzzled look", "blushes after a compliment",
     "raises an eyebrow in surprise", "whispers a secret to a friend",
     "bites a lip nervously", "grins from ear to ear",
@@ -116,7 +117,8 @@ SMALL_ANIMAL_ENDINGS = [
 ]
 
 FOODS = [
-    "A bowl of tomato soup", "A plate of spaghetti", "A slice of chocolate cake",
+    "A bowl of tomato soup", "A plate of spaghetti",
+    "A slice of chocolate cake",
     "A stack of pancakes", "A basket of fresh bread", "A pot of steaming rice",
     "A tray of roasted vegetables", "A platter of sushi", "A cheese pizza",
     "A green salad", "A bowl of strawberries", "A grilled fish",
@@ -352,7 +354,9 @@ def _objects(rng):
     ]
     frame_b = [
         f"{o} {p}{e}."
-        for o, p, e in _combine([OBJECTS, OBJECT_PLACES, OBJECT_ENDINGS], 50, rng)
+        for o, p, e in _combine(
+            [OBJECTS, OBJECT_PLACES, OBJECT_ENDINGS], 50, rng
+        )
     ]
     return frame_a + frame_b
 
@@ -369,7 +373,7 @@ CATEGORIES = {
 
 
 def build_table(seed=SEED):
-    """Return the sentence table with ``stimulus_id``, ``category``, ``text``."""
+    """Return the sentence table: ``stimulus_id``, ``category``, ``text``."""
     rng = np.random.default_rng(seed)
     rows = []
     for category, make in CATEGORIES.items():

@@ -113,7 +113,7 @@ def check_embeddings(embeddings, stimulus_ids, *, file):
         if features.shape[0] != len(stimulus_ids):
             extra = ""
             if features.shape[0] < len(stimulus_ids):
-                lacking = stimulus_ids[features.shape[0]:]
+                lacking = stimulus_ids[features.shape[0] :]
                 extra = (
                     f" stimulus_id {_examples(lacking)} (from row "
                     f"{features.shape[0] + 1} of the stimulus table on) "

@@ -47,7 +47,9 @@ def _balanced_take(groups, n, rng):
     while remaining > 0:
         open_groups = [g for g in names if share[g] < len(groups[g])]
         if not open_groups:
-            raise ValueError(f"Cannot take {n} items from {len(names)} groups.")
+            raise ValueError(
+                f"Cannot take {n} items from {len(names)} groups."
+            )
         for g in rng.permutation(open_groups)[:remaining]:
             share[g] += 1
             remaining -= 1
@@ -97,7 +99,7 @@ def select_stimuli(table, n_stimuli, n_test, n_val, rng):
     }
     chosen = _balanced_take(shuffled, n_stimuli, rng)
     test = _balanced_take(chosen, n_test, rng)
-    rest = {c: chosen[c][len(test[c]):] for c in categories}
+    rest = {c: chosen[c][len(test[c]) :] for c in categories}
     val = _balanced_take(rest, n_val, rng)
 
     split = {}

@@ -29,10 +29,26 @@ FSLR32K_VERTICES = 32492
 ROI_GROUPS = {
     "early": ["V1", "V2", "V3", "V4"],
     "intermediate": [
-        "V3A", "V3B", "V8", "LO1", "LO2", "LO3", "MT", "MST", "PIT",
+        "V3A",
+        "V3B",
+        "V8",
+        "LO1",
+        "LO2",
+        "LO3",
+        "MT",
+        "MST",
+        "PIT",
     ],
     "higher": [
-        "FFC", "VVC", "VMV1", "VMV2", "VMV3", "PHA1", "PHA2", "PHA3", "RSC",
+        "FFC",
+        "VVC",
+        "VMV1",
+        "VMV2",
+        "VMV3",
+        "PHA1",
+        "PHA2",
+        "PHA3",
+        "RSC",
     ],
 }
 ROI_ORDER = [name for names in ROI_GROUPS.values() for name in names]
@@ -134,9 +150,7 @@ def select_rois(rois):
 
     is_left = grayordinates < n_left
     vertex = np.empty(len(grayordinates), dtype=np.int64)
-    vertex[is_left] = np.asarray(hcp.vertex_info.grayl)[
-        grayordinates[is_left]
-    ]
+    vertex[is_left] = np.asarray(hcp.vertex_info.grayl)[grayordinates[is_left]]
     vertex[~is_left] = np.asarray(hcp.vertex_info.grayr)[
         grayordinates[~is_left] - n_left
     ]

@@ -142,7 +142,9 @@ class GroundTruthEncoder(nn.Module):
             voxels = torch.arange(self.n_voxels)
         linear, nonlinear = self.latent_parts(z, voxels)
         weight = self.nonlinear_weight[voxels]
-        mixed = torch.sqrt(1 - weight) * linear + torch.sqrt(weight) * nonlinear
+        mixed = (
+            torch.sqrt(1 - weight) * linear + torch.sqrt(weight) * nonlinear
+        )
         return self.signal_std[voxels] * mixed
 
     def forward(self, x, voxels=None):

@@ -128,9 +128,7 @@ def _surface_files(folder, features, shown, rng, surface_format):
 
     if surface_format == "npy":
         # Only the ROI vertices, listed in a vertex table.
-        rows = [
-            (h, v) for h in ("L", "R") for v in np.flatnonzero(labels[h])
-        ]
+        rows = [(h, v) for h in ("L", "R") for v in np.flatnonzero(labels[h])]
         vertex_table = pd.DataFrame(rows, columns=["hemisphere", "vertex"])
         column_labels = np.array([labels[h][v] for h, v in rows])
         betas = _responses(features, shown, column_labels, rng)

@@ -93,7 +93,9 @@ def load_grid_image(path, *, what):
     try:
         return nib.load(str(path))
     except (OSError, nib.filebasedimages.ImageFileError) as error:
-        raise DataError(f"{path}: could not read the {what}: {error}") from error
+        raise DataError(
+            f"{path}: could not read the {what}: {error}"
+        ) from error
 
 
 def check_same_grid(image, reference, *, file, reference_file):
@@ -168,7 +170,9 @@ def read_gifti(path, *, what):
     try:
         image = nib.load(str(path))
     except (OSError, nib.filebasedimages.ImageFileError) as error:
-        raise DataError(f"{path}: could not read the {what}: {error}") from error
+        raise DataError(
+            f"{path}: could not read the {what}: {error}"
+        ) from error
     arrays = [np.asarray(d.data) for d in image.darrays]
     if not arrays:
         raise DataError(f"{path}: the GIfTI file has no data arrays.")
@@ -189,7 +193,9 @@ def read_mgh(path, *, what):
     try:
         data = np.asanyarray(nib.load(str(path)).dataobj)
     except (OSError, nib.filebasedimages.ImageFileError) as error:
-        raise DataError(f"{path}: could not read the {what}: {error}") from error
+        raise DataError(
+            f"{path}: could not read the {what}: {error}"
+        ) from error
     if data.ndim == 3:
         data = data[..., np.newaxis]
     if data.ndim != 4 or data.shape[1:3] != (1, 1):
@@ -281,7 +287,8 @@ def read_embeddings(path, *, layers=None, stimulus_ids):
         )
     with h5py.File(path, "r") as f:
         names = [
-            k for k in f.keys()
+            k
+            for k in f.keys()
             if k != "stimulus_id" and isinstance(f[k], h5py.Dataset)
         ]
         if layers is None:
@@ -348,10 +355,11 @@ def read_labels_table(path):
     """
     table = read_table(path, required=("index", "name"))
     index = pd.to_numeric(table["index"], errors="coerce")
-    if index.isna().any() or (index != index.round()).any():
+    invalid = index.isna() | (index != index.round())
+    if invalid.any():
         raise DataError(
             f"{path}: the 'index' column must hold integers, got "
-            f"{table['index'][index.isna() | (index != index.round())].iloc[0]!r}."
+            f"{table['index'][invalid].iloc[0]!r}."
         )
     if index.duplicated().any():
         raise DataError(
@@ -359,9 +367,7 @@ def read_labels_table(path):
             "more than once. Give each label value one row."
         )
     names = {
-        int(i): str(n)
-        for i, n in zip(index, table["name"])
-        if int(i) != 0
+        int(i): str(n) for i, n in zip(index, table["name"]) if int(i) != 0
     }
     return names
 
@@ -374,7 +380,9 @@ def label_values(values, *, file):
             f"{file}: labels have dtype {values.dtype}, expected integers."
         )
     if values.dtype.kind == "f":
-        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        if not np.all(np.isfinite(values)) or np.any(
+            values != np.round(values)
+        ):
             raise DataError(
                 f"{file}: labels must be whole numbers, got non-integer "
                 "values (a probabilistic atlas?). Threshold it into a label "
