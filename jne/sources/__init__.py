@@ -70,8 +70,8 @@ def fetch_dataset(source, subject, options=None, *, name, resources_dir):
         Subject label, e.g. ``"01"``.
     options : dict, optional
         The source's options (see ``docs/inputs.md``), plus
-        ``min_test_stimuli`` (default 10), the fewest test stimuli that
-        the ``split`` column of the stimulus table may mark.
+        ``min_test_stimuli`` (default 10), the minimum number of test
+        stimuli that the ``split`` column of the stimulus table must mark.
     name : str
         Dataset name, stored in the result and used in output paths.
     resources_dir : str or Path

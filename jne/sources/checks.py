@@ -62,8 +62,10 @@ def check_trial_count(n_responses, n_trials, *, responses_file, trials_file):
         )
 
 
-def check_numeric(array, *, file, what):
-    """Raise unless ``array`` holds real numbers (bool, int or float).
+def check_numeric(array, *, file, description):
+    """Raise unless ``array`` has an integer or floating-point dtype.
+
+    ``description`` names the array in the message.
 
     Returns
     -------
@@ -72,8 +74,9 @@ def check_numeric(array, *, file, what):
     array = np.asarray(array)
     if array.dtype.kind not in "iuf":
         raise DataError(
-            f"{file}: {what} have dtype {array.dtype}, expected integer or "
-            "floating-point numbers. Save them as float32 or float64."
+            f"{file}: {description} have dtype {array.dtype}, expected "
+            "integer or floating-point numbers. Save them as float32 or "
+            "float64."
         )
     return array.astype(np.float32, copy=False)
 
@@ -126,7 +129,7 @@ def check_embeddings(embeddings, stimulus_ids, *, file):
                 "stimulus, in stimulus table order."
             )
         features = check_numeric(
-            features, file=file, what=f"embeddings of layer {layer!r}"
+            features, file=file, description=f"embeddings of layer {layer!r}"
         )
         finite = np.isfinite(features).all(axis=1)
         if not finite.all():
@@ -261,15 +264,15 @@ def check_dataset(dataset, *, min_test_stimuli=MIN_TEST_STIMULI):
     check_test_stimuli(
         dataset.stimuli, min_test_stimuli, file=f"{label} stimulus table"
     )
-    shown = dataset.stimuli["stimulus_id"].isin(
+    is_shown = dataset.stimuli["stimulus_id"].isin(
         set(dataset.trials["stimulus_id"])
     )
-    if not shown.all():
+    if not is_shown.all():
         logger.warning(
             "%s: %d of %d stimuli are shown on no trial, e.g. %s, so they "
             "have no responses to fit",
             label,
-            int((~shown).sum()),
-            len(shown),
-            _examples(dataset.stimuli["stimulus_id"][~shown]),
+            int((~is_shown).sum()),
+            len(is_shown),
+            _examples(dataset.stimuli["stimulus_id"][~is_shown]),
         )

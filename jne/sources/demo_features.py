@@ -71,8 +71,7 @@ def embed_sentences(texts, *, batch_size=64, device="cpu"):
     ----------
     texts : list of str
     batch_size : int, default=64
-        Sentences per forward pass. Memory grows with it; 64 short
-        sentences need well under 100 MB.
+        Sentences per forward pass. Memory grows linearly with it.
     device : str, default="cpu"
 
     Returns
@@ -156,7 +155,8 @@ def cached_embeddings(texts, cache_path=None, **kwargs):
                 logger.info("Read MiniLM features from %s", cache_path)
                 return {layer: f[layer][()] for layer in order}
         logger.info(
-            "MiniLM feature cache %s is for other sentences; recomputing",
+            "MiniLM feature cache %s was written for other sentences, so "
+            "the features are recomputed",
             cache_path,
         )
 

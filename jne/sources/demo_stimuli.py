@@ -3,10 +3,10 @@
 The stimuli are short sentences written for jne, shipped as
 ``jne/data/sentences.tsv`` (columns ``stimulus_id``, ``category``,
 ``text``; 100 sentences in each of 7 categories). The demo draws a
-category-balanced subset, marks some as test and validation stimuli, and
-lays the trials out in sessions and runs the way a typical event-related
-fMRI experiment does: test stimuli are shown several times, the others
-once, in a random order.
+category-balanced subset and marks some as test and validation stimuli.
+It lays the trials out in sessions and runs like an event-related fMRI
+experiment: test stimuli are shown several times, the others once, in a
+random order.
 """
 
 import logging
@@ -139,8 +139,10 @@ def design_trials(stimuli, n_repeats_test, n_sessions, n_runs, rng):
         in every session).
     """
     repeats = np.where(stimuli["split"] == "test", n_repeats_test, 1)
-    shown = rng.permutation(np.repeat(np.arange(len(stimuli)), repeats))
-    n_trials = len(shown)
+    trial_stimulus = rng.permutation(
+        np.repeat(np.arange(len(stimuli)), repeats)
+    )
+    n_trials = len(trial_stimulus)
     if n_trials < n_sessions * n_runs:
         raise ConfigError(
             f"The demo has {n_trials} trials, fewer than n_sessions x "
@@ -159,7 +161,7 @@ def design_trials(stimuli, n_repeats_test, n_sessions, n_runs, rng):
     )
     return pd.DataFrame(
         {
-            "stimulus_id": stimuli["stimulus_id"].to_numpy()[shown],
+            "stimulus_id": stimuli["stimulus_id"].to_numpy()[trial_stimulus],
             "session": run_index // n_runs + 1,
             "run": run_index % n_runs + 1,
         }

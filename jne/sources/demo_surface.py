@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 
 FSLR32K_VERTICES = 32492
 
-# Visual ROIs of the demo, from early to higher areas. The report orders
-# ROIs this way and tests the groups against each other.
+# Visual ROIs of the demo, from early to higher areas. Reports can use
+# this order, and these groups for tests between ROI groups.
 ROI_GROUPS = {
     "early": ["V1", "V2", "V3", "V4"],
     "intermediate": [

@@ -10,8 +10,8 @@ is::
     nl_m  = s_m (raw_m - z r_m - r0_m)           (unit variance over stimuli)
     y_m   = sigma_m (sqrt(1 - w_m) lin_m + sqrt(w_m) nl_m)
 
-P holds the first K principal axes of the features, scaled so that z has
-unit variance per column. ``nl_m`` is the part of ``raw_m`` that no linear
+P is made of the first K principal axes of the features, scaled so that z
+has unit variance per column. ``nl_m`` is the part of ``raw_m`` that no linear
 function of z explains: the least-squares fit ``z r_m + r0_m`` over all
 stimuli is subtracted, so ``lin_m`` and ``nl_m`` are uncorrelated over the
 stimuli and ``w_m`` (the nonlinear weight) is exactly the fraction of the

@@ -181,7 +181,8 @@ def fetch_local(
     resources_dir : str or Path, optional
         Unused: the local source reads files in place.
     min_test_stimuli : int, default=10
-        Fewest test stimuli that the ``split`` column may mark.
+        Minimum number of test stimuli that the ``split`` column must
+        mark, when the stimulus table has one.
 
     Returns
     -------

@@ -88,13 +88,13 @@ def read_table(path, *, required=("stimulus_id",)):
     return table
 
 
-def load_grid_image(path, *, what):
-    """Load a NIfTI image with nibabel, naming ``what`` in errors."""
+def load_grid_image(path, *, description):
+    """Load a NIfTI image with nibabel, naming ``description`` in errors."""
     try:
         return nib.load(str(path))
     except (OSError, nib.filebasedimages.ImageFileError) as error:
         raise DataError(
-            f"{path}: could not read the {what}: {error}"
+            f"{path}: could not read the {description}: {error}"
         ) from error
 
 
@@ -123,7 +123,7 @@ def read_mask(path):
     mask : array of bool of shape (X, Y, Z)
         True where the image is nonzero and finite.
     """
-    image = load_grid_image(path, what="brain mask")
+    image = load_grid_image(path, description="brain mask")
     data = np.asanyarray(image.dataobj)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -149,7 +149,7 @@ def read_volume_responses(path, mask_image, mask, mask_file):
     array of float32 of shape (n_trials, n_voxels)
         Voxels in ``np.argwhere(mask)`` order.
     """
-    image = load_grid_image(path, what="responses")
+    image = load_grid_image(path, description="responses")
     if len(image.shape) != 4:
         raise DataError(
             f"{path}: the responses have shape {image.shape}, expected a 4D "
@@ -157,11 +157,11 @@ def read_volume_responses(path, mask_image, mask, mask_file):
         )
     check_same_grid(image, mask_image, file=path, reference_file=mask_file)
     data = np.asanyarray(image.dataobj)
-    betas = check_numeric(data[mask], file=path, what="responses")
+    betas = check_numeric(data[mask], file=path, description="responses")
     return np.ascontiguousarray(betas.T)
 
 
-def read_gifti(path, *, what):
+def read_gifti(path, *, description):
     """Read a GIfTI data file as an array of shape (n_arrays, n_vertices).
 
     One data array per trial (the usual layout of a GIfTI time series), or
@@ -171,7 +171,7 @@ def read_gifti(path, *, what):
         image = nib.load(str(path))
     except (OSError, nib.filebasedimages.ImageFileError) as error:
         raise DataError(
-            f"{path}: could not read the {what}: {error}"
+            f"{path}: could not read the {description}: {error}"
         ) from error
     arrays = [np.asarray(d.data) for d in image.darrays]
     if not arrays:
@@ -187,14 +187,14 @@ def read_gifti(path, *, what):
     return np.stack(arrays)
 
 
-def read_mgh(path, *, what):
+def read_mgh(path, *, description):
     """Read an MGH/MGZ surface file as an array of shape (n_frames,
     n_vertices); FreeSurfer stores (n_vertices, 1, 1, n_frames)."""
     try:
         data = np.asanyarray(nib.load(str(path)).dataobj)
     except (OSError, nib.filebasedimages.ImageFileError) as error:
         raise DataError(
-            f"{path}: could not read the {what}: {error}"
+            f"{path}: could not read the {description}: {error}"
         ) from error
     if data.ndim == 3:
         data = data[..., np.newaxis]
@@ -206,7 +206,7 @@ def read_mgh(path, *, what):
     return data[:, 0, 0, :].T
 
 
-def read_array(path, *, what, dataset=None):
+def read_array(path, *, description, dataset=None):
     """Read an NPY file or one HDF5 dataset into memory."""
     kind = file_format(path)
     if kind == "npy":
@@ -214,23 +214,23 @@ def read_array(path, *, what, dataset=None):
             return np.load(path, allow_pickle=False)
         except ValueError as error:
             raise DataError(
-                f"{path}: could not read the {what}: {error}. Save a plain "
-                "numeric array with numpy.save."
+                f"{path}: could not read the {description}: {error}. Save "
+                "a plain numeric array with numpy.save."
             ) from error
     if kind == "hdf5":
         with h5py.File(path, "r") as f:
             if dataset not in f:
                 raise DataError(
-                    f"{path} has no dataset {dataset!r} for the {what}. "
-                    f"Datasets found: {', '.join(f.keys())}."
+                    f"{path} has no dataset {dataset!r} for the "
+                    f"{description}. Datasets found: {', '.join(f.keys())}."
                 )
             return f[dataset][()]
     raise DataError(
-        f"{path}: the {what} must be a .npy or HDF5 file, got {kind}."
+        f"{path}: the {description} must be a .npy or HDF5 file, got {kind}."
     )
 
 
-def read_surface_values(path, *, what, dataset=None):
+def read_surface_values(path, *, description, dataset=None):
     """Read surface data as an array of shape (n_rows, n_vertices).
 
     GIfTI and MGH files give one row per data array or frame; NPY and
@@ -238,15 +238,14 @@ def read_surface_values(path, *, what, dataset=None):
     """
     kind = file_format(path)
     if kind == "gifti":
-        return read_gifti(path, what=what)
+        return read_gifti(path, description=description)
     if kind == "mgh":
-        return read_mgh(path, what=what)
+        return read_mgh(path, description=description)
     if kind in ("npy", "hdf5"):
-        return read_array(path, what=what, dataset=dataset)
+        return read_array(path, description=description, dataset=dataset)
     raise DataError(
-        f"{path}: surface {what} must be GIfTI, MGH, NPY or HDF5, got a "
-        f"{kind} file. A NIfTI file needs a volume brain mask (option "
-        "'mask')."
+        f"{path}: surface {description} must be GIfTI, MGH, NPY or HDF5, "
+        f"got a {kind} file."
     )
 
 
@@ -308,7 +307,7 @@ def read_embeddings(path, *, layers=None, stimulus_ids):
 
 
 def _npy_layers(path, layers):
-    values = read_array(path, what="embeddings")
+    values = read_array(path, description="embeddings")
     if values.ndim == 2:
         values = values[:, np.newaxis, :]
     if values.ndim != 3:

@@ -1,6 +1,6 @@
 """Read the responses of the local source with their space and labels.
 
-Volume responses are a 4D NIfTI read inside a brain mask; surface
+Volume responses are a 4D NIfTI, read inside a brain mask. Surface
 responses are GIfTI, MGH/MGZ, NPY or HDF5 files of whole hemispheres, or
 of listed vertices. The atlas is read on the same voxels, so that the
 response columns, the space and the labels stay aligned.
@@ -59,7 +59,9 @@ def read_volume(opts):
 
     labels = np.zeros(space.n_voxels, dtype=np.int64)
     if opts["atlas"] is not None:
-        atlas_image = local_files.load_grid_image(opts["atlas"], what="atlas")
+        atlas_image = local_files.load_grid_image(
+            opts["atlas"], description="atlas"
+        )
         local_files.check_same_grid(
             atlas_image,
             mask_image,
@@ -108,7 +110,7 @@ def read_surface(opts):
     blocks, hemispheres, vertices = [], [], []
     for hemisphere, path in _surface_parts(opts, "responses"):
         values = local_files.read_surface_values(
-            path, what="responses", dataset=opts["responses_dataset"]
+            path, description="responses", dataset=opts["responses_dataset"]
         )
         if values.ndim != 2:
             raise DataError(
@@ -116,7 +118,7 @@ def read_surface(opts):
                 "(n_trials, n_vertices)."
             )
         blocks.append(
-            checks.check_numeric(values, file=path, what="responses")
+            checks.check_numeric(values, file=path, description="responses")
         )
         n_columns = values.shape[1]
         if opts["vertices"] is not None:
@@ -167,7 +169,7 @@ def read_surface(opts):
         parts = []
         for _, path in _surface_parts(opts, "atlas"):
             values = local_files.read_surface_values(
-                path, what="atlas labels", dataset="labels"
+                path, description="atlas labels", dataset="labels"
             )
             parts.append(local_files.label_values(values, file=path).ravel())
         labels = np.concatenate(parts)
