@@ -49,20 +49,21 @@ def _tables(n_stimuli, n_test, n_repeats_test, rng):
         }
     )
     repeats = np.where(np.arange(n_stimuli) < n_test, n_repeats_test, 1)
-    shown = rng.permutation(np.repeat(np.arange(n_stimuli), repeats))
-    run_index = np.repeat(np.arange(4), int(np.ceil(len(shown) / 4)))
-    run_index = run_index[: len(shown)]
+    trial_stimulus = rng.permutation(np.repeat(np.arange(n_stimuli), repeats))
+    n_trials = len(trial_stimulus)
+    run_index = np.repeat(np.arange(4), int(np.ceil(n_trials / 4)))
+    run_index = run_index[:n_trials]
     trials = pd.DataFrame(
         {
-            "stimulus_id": np.array(ids)[shown],
+            "stimulus_id": np.array(ids)[trial_stimulus],
             "session": run_index // 2 + 1,
             "run": run_index % 2 + 1,
         }
     )
-    return stimuli, trials, shown
+    return stimuli, trials, trial_stimulus
 
 
-def _responses(features, shown, labels, rng):
+def _responses(features, trial_stimulus, labels, rng):
     """Simulate betas of shape (n_trials, n_voxels) from features."""
     n_voxels = len(labels)
     weights = rng.standard_normal((features.shape[1], n_voxels))
@@ -70,8 +71,8 @@ def _responses(features, shown, labels, rng):
     drive = features @ weights
     signal = np.where(labels == 3, np.tanh(2 * drive), drive)
     signal[:, labels == 0] = 0.0
-    noise = rng.standard_normal((len(shown), n_voxels))
-    return (signal[shown] + 0.7 * noise + 5.0).astype(np.float32)
+    noise = rng.standard_normal((len(trial_stimulus), n_voxels))
+    return (signal[trial_stimulus] + 0.7 * noise + 5.0).astype(np.float32)
 
 
 def _labels_table(folder):
@@ -85,7 +86,7 @@ def _labels_table(folder):
     return path
 
 
-def _volume_files(folder, features, shown, rng):
+def _volume_files(folder, features, trial_stimulus, rng):
     grid = np.indices(VOLUME_SHAPE).astype(float)
     centre = (np.array(VOLUME_SHAPE) - 1) / 2
     radius = np.sqrt(
@@ -99,8 +100,8 @@ def _volume_files(folder, features, shown, rng):
     atlas[mask & (y >= 4) & (y < 7)] = 2
     atlas[mask & (y >= 8)] = 3
 
-    betas = _responses(features, shown, atlas[mask], rng)
-    volume = np.zeros(VOLUME_SHAPE + (len(shown),), dtype=np.float32)
+    betas = _responses(features, trial_stimulus, atlas[mask], rng)
+    volume = np.zeros(VOLUME_SHAPE + (len(trial_stimulus),), dtype=np.float32)
     volume[mask] = betas.T
 
     paths = {}
@@ -115,12 +116,13 @@ def _volume_files(folder, features, shown, rng):
     return {key: str(path) for key, path in paths.items()}
 
 
-def _surface_files(folder, features, shown, rng, surface_format):
+def _surface_files(folder, features, trial_stimulus, rng, surface_format):
     n = SURFACE_VERTICES
     labels = {}
     for hemisphere in ("L", "R"):
         hemisphere_labels = np.zeros(n, dtype=np.int32)
-        # Three patches of neighbouring vertex indices as ROIs.
+        # Three runs of consecutive vertex indices as ROIs. They are not
+        # contiguous patches on the mesh.
         hemisphere_labels[100:160] = 1
         hemisphere_labels[400:450] = 2
         hemisphere_labels[900:940] = 3
@@ -131,7 +133,7 @@ def _surface_files(folder, features, shown, rng, surface_format):
         rows = [(h, v) for h in ("L", "R") for v in np.flatnonzero(labels[h])]
         vertex_table = pd.DataFrame(rows, columns=["hemisphere", "vertex"])
         column_labels = np.array([labels[h][v] for h, v in rows])
-        betas = _responses(features, shown, column_labels, rng)
+        betas = _responses(features, trial_stimulus, column_labels, rng)
         options = {
             "responses": str(folder / "betas.npy"),
             "vertices": str(folder / "vertices.tsv"),
@@ -147,7 +149,7 @@ def _surface_files(folder, features, shown, rng, surface_format):
     options = {"responses": {}, "atlas": {}}
     suffix = ".func.gii" if surface_format == "gifti" else ".mgz"
     for hemisphere in ("L", "R"):
-        betas = _responses(features, shown, labels[hemisphere], rng)
+        betas = _responses(features, trial_stimulus, labels[hemisphere], rng)
         path = folder / f"hemi-{hemisphere}_betas{suffix}"
         with atomic_path(path) as tmp:
             if surface_format == "gifti":
@@ -193,7 +195,7 @@ def write_example_dataset(
         surface data in ``surface_format``.
     surface_format : {"npy", "gifti", "mgh"}
         ``"npy"`` writes one (n_trials, n_vertices) array of the ROI
-        vertices of both hemispheres with a ``vertices.tsv`` table;
+        vertices of both hemispheres, with a ``vertices.tsv`` table.
         ``"gifti"`` and ``"mgh"`` write whole hemispheres, one file each.
     n_stimuli, n_test, n_repeats_test : int
         Test stimuli are shown ``n_repeats_test`` times, the others once.
@@ -219,7 +221,9 @@ def write_example_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
 
-    stimuli, trials, shown = _tables(n_stimuli, n_test, n_repeats_test, rng)
+    stimuli, trials, trial_stimulus = _tables(
+        n_stimuli, n_test, n_repeats_test, rng
+    )
     embeddings = rng.standard_normal((n_stimuli, n_layers, n_features))
     embeddings = embeddings.astype(np.float32)
     write_table(folder / "stimuli.tsv", stimuli)
@@ -228,10 +232,10 @@ def write_example_dataset(
         np.save(tmp, embeddings)
 
     if kind == "volume":
-        options = _volume_files(folder, embeddings[:, 0], shown, rng)
+        options = _volume_files(folder, embeddings[:, 0], trial_stimulus, rng)
     else:
         options = _surface_files(
-            folder, embeddings[:, 0], shown, rng, surface_format
+            folder, embeddings[:, 0], trial_stimulus, rng, surface_format
         )
         options["mesh"] = SURFACE_MESH
     options.update(

@@ -260,10 +260,10 @@ def read_embeddings(path, *, layers=None, stimulus_ids):
     ----------
     path : Path
         NPY of shape (n_stimuli, n_features) or (n_stimuli, n_layers,
-        n_features), rows in stimulus table order; or HDF5 with one 2D
-        dataset per layer and, optionally, a ``stimulus_id`` dataset that
-        gives the id of each row (rows are then reordered to match the
-        stimulus table).
+        n_features), rows in stimulus table order. Or HDF5 with one 2D
+        dataset per layer. An HDF5 file may also have a ``stimulus_id``
+        dataset with the id of each row, and the rows are then reordered
+        to match the stimulus table.
     layers : list of str, optional
         NPY: names of the layers (default ``"0"``, ``"1"``, ...). HDF5:
         datasets to read, in this order (default: all, in natural order
