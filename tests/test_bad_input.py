@@ -54,7 +54,8 @@ def test_trial_of_unknown_stimulus(volume):
     assert "'ghost'" in message
     assert "trials.tsv" in message
     assert "1 rows name a stimulus_id" in message
-    assert "missing from" in message and "stimuli.tsv" in message
+    assert "missing from" in message
+    assert "stimuli.tsv" in message
 
 
 def test_stimulus_missing_from_npy_embeddings(volume):
@@ -64,7 +65,8 @@ def test_stimulus_missing_from_npy_embeddings(volume):
         _fetch(volume)
     message = str(error.value)
     assert "embeddings.npy" in message
-    assert "58 rows" in message and "60 stimuli" in message
+    assert "58 rows" in message
+    assert "60 stimuli" in message
     assert "'stim058'" in message
     assert "stimulus table order" in message
 
@@ -126,7 +128,8 @@ def test_atlas_on_other_grid(volume):
     with pytest.raises(DataError) as error:
         _fetch(volume)
     message = str(error.value)
-    assert "atlas.nii.gz" in message and "brainmask.nii.gz" in message
+    assert "atlas.nii.gz" in message
+    assert "brainmask.nii.gz" in message
     assert "different grid" in message
     assert "resample_to_img" in message
 
@@ -278,7 +281,8 @@ def test_session_not_integer(volume):
         _fetch(volume)
     message = str(error.value)
     assert "trials.tsv" in message
-    assert "'first'" in message and "row 5" in message
+    assert "'first'" in message
+    assert "row 5" in message
 
 
 def test_probabilistic_atlas(volume):
@@ -333,7 +337,7 @@ def test_unknown_source():
         fetch_dataset("openneuro", "01", {}, name="x", resources_dir=None)
 
 
-def test_nsd_source_without_module(monkeypatch):
+def test_nsd_source_without_module():
     import importlib.util
 
     if importlib.util.find_spec("jne.sources.nsd") is not None:

