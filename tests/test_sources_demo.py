@@ -83,6 +83,8 @@ def test_sentence_table_matches_generator():
     script = (
         Path(demo_stimuli.__file__).parents[1] / "data" / "make_sentences.py"
     )
+    if not script.exists():
+        pytest.skip("make_sentences.py is not installed with the package")
     spec = importlib.util.spec_from_file_location("make_sentences", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
