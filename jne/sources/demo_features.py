@@ -73,6 +73,7 @@ def embed_sentences(texts, *, batch_size=64, device="cpu"):
     batch_size : int, default=64
         Sentences per forward pass. Memory grows linearly with it.
     device : str, default="cpu"
+        NOTE: only ``"cpu"`` has been run; ``"cuda"`` is untested.
 
     Returns
     -------
