@@ -21,10 +21,10 @@ MIN_TEST_STIMULI = 10
 
 def _examples(values, limit=3):
     values = list(values)
-    shown = ", ".join(repr(str(v)) for v in values[:limit])
+    text = ", ".join(repr(str(v)) for v in values[:limit])
     if len(values) > limit:
-        shown += f" and {len(values) - limit} more"
-    return shown
+        text += f" and {len(values) - limit} more"
+    return text
 
 
 def check_unique_ids(ids, *, file):

@@ -1,11 +1,11 @@
 """Noise levels and single-trial responses of the demo dataset.
 
-Each voxel has a noise-ceiling signal-to-noise ratio ``ncsnr`` as defined
-for the Natural Scenes Dataset (Allen et al., Nature Neuroscience 2022):
-the standard deviation of the stimulus-driven signal divided by that of
-the trial-to-trial noise, with the two variances summing to 1. The demo
-draws ``ncsnr`` from a smooth log-normal field on the mesh, with a few
-patches of nearly unresponsive voxels. With the defaults and 3 repeats,
+Each voxel has a noise-ceiling signal-to-noise ratio ``ncsnr``, defined
+as for the Natural Scenes Dataset (Allen et al., Nature Neuroscience
+2022). It is the standard deviation of the stimulus-driven signal divided
+by that of the trial-to-trial noise. Here the two variances sum to 1.
+The demo draws ``ncsnr`` from a smooth log-normal field on the mesh, with
+a few patches of nearly unresponsive voxels. With the defaults and 3 repeats,
 about 6 % of the voxels have a noise ceiling below 5 % and about 56 %
 have one between 20 and 60 % (measured on the default demo, subjects 01
 and 02, seed 0).

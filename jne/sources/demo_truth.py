@@ -11,11 +11,12 @@ is::
     y_m   = sigma_m (sqrt(1 - w_m) lin_m + sqrt(w_m) nl_m)
 
 P is made of the first K principal axes of the features, scaled so that z
-has unit variance per column. ``nl_m`` is the part of ``raw_m`` that no linear
-function of z explains: the least-squares fit ``z r_m + r0_m`` over all
-stimuli is subtracted, so ``lin_m`` and ``nl_m`` are uncorrelated over the
-stimuli and ``w_m`` (the nonlinear weight) is exactly the fraction of the
-voxel's signal variance that is not linear in z. ``sigma_m`` is the
+has unit variance per column. ``nl_m`` is the part of ``raw_m`` that no
+linear function of z explains, because the least-squares fit
+``z r_m + r0_m`` over all stimuli is subtracted. So ``lin_m`` and
+``nl_m`` are uncorrelated over the stimuli, and ``w_m`` (the nonlinear
+weight) is exactly the fraction of the voxel's signal variance that is
+not linear in z. ``sigma_m`` is the
 voxel's signal standard deviation. In ROIs tied to one category c the
 hidden-unit readout is multiplied by ``g_c(z)``, a logistic gate that is
 close to 1 for stimuli of that category and close to 0 for the others, so
