@@ -241,7 +241,11 @@ class Dataset:
         truth = {}
         for key, value in self.ground_truth.items():
             value = np.asarray(value)
-            if value.ndim >= 1 and value.shape[-1] == self.n_voxels:
+            # Per-voxel truth is numeric with voxels last; names such as
+            # "categories" are strings and stay whole even when their
+            # length happens to equal the voxel count.
+            per_voxel = value.dtype.kind in "fiub" and value.ndim >= 1
+            if per_voxel and value.shape[-1] == self.n_voxels:
                 truth[key] = value[..., index]
             else:
                 truth[key] = value

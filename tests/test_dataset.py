@@ -94,3 +94,10 @@ def test_saved_file_follows_umask(tmp_path, small_dataset):
         os.umask(previous)
     mode = (tmp_path / "dataset.h5").stat().st_mode & 0o777
     assert mode == 0o644
+
+
+def test_subset_voxels_keeps_string_truth_whole():
+    dataset = build_small_dataset(n_voxels=2)
+    dataset.ground_truth["categories"] = np.array(["faces", "places"])
+    subset = dataset.subset_voxels(np.array([1]))
+    assert list(subset.ground_truth["categories"]) == ["faces", "places"]

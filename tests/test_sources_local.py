@@ -225,3 +225,25 @@ def test_int16_betas_become_float32(volume):
     np.testing.assert_array_equal(
         dataset.betas, scaled[mask].T.astype(np.float32)
     )
+
+
+def test_check_options_names_missing_file(tmp_path):
+    from jne.errors import DataError
+    from jne.sources import check_options
+
+    options = {
+        "responses": str(tmp_path / "absent.nii.gz"),
+        "trials": "t.tsv",
+        "stimuli": "s.tsv",
+        "embeddings": "e.npy",
+    }
+    with pytest.raises(DataError, match="absent.nii.gz"):
+        check_options("local", "01", options)
+
+
+def test_check_options_rejects_unknown_demo_option():
+    from jne.errors import ConfigError
+    from jne.sources import check_options
+
+    with pytest.raises(ConfigError, match="siz"):
+        check_options("demo", "01", {"siz": "small"})

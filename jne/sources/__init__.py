@@ -60,6 +60,39 @@ def _source_function(source):
     )
 
 
+def check_options(source, subject, options=None):
+    """Check a source's options without fetching anything.
+
+    The workflow calls this for every dataset and subject before any rule
+    runs, so that a misspelt option or a missing local file stops the run
+    at once. The local source also checks that its files exist.
+
+    Raises
+    ------
+    ConfigError
+        Naming the source, the option and the valid choices.
+    """
+    options = dict(options or {})
+    for key in COMMON_DEFAULTS:
+        options.pop(key, None)
+    if source == "demo":
+        from jne.sources.demo_options import resolve_options
+
+        resolve_options(options)
+    elif source == "local":
+        from jne.sources.local import resolve_options
+
+        resolve_options(options, str(subject))
+    elif source == "nsd":
+        from jne.sources.nsd_options import resolve_options
+
+        resolve_options(options)
+    else:
+        raise ConfigError(
+            f"Invalid source {source!r}: use one of {', '.join(SOURCES)}."
+        )
+
+
 def fetch_dataset(source, subject, options=None, *, name, resources_dir):
     """Build and validate one subject's dataset from a source.
 
@@ -126,4 +159,4 @@ def fetch_dataset(source, subject, options=None, *, name, resources_dir):
     return dataset
 
 
-__all__ = ["SOURCES", "fetch_dataset"]
+__all__ = ["SOURCES", "check_options", "fetch_dataset"]

@@ -10,17 +10,24 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, str(Path(workflow.basedir)))
 
 from jne.config import validate_config  # noqa: E402
-from jne.errors import ConfigError  # noqa: E402
+from jne.errors import JNEError  # noqa: E402
+from jne.sources import check_options  # noqa: E402
 
+CONFIG_ORIGIN = (
+    ", ".join(str(p) for p in workflow.overwrite_configfiles)
+    or "config/config.yaml"
+)
 try:
     validate_config(
         config,
         schema=Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
-        origin=", ".join(str(p) for p in workflow.overwrite_configfiles)
-        or "config/config.yaml",
+        origin=CONFIG_ORIGIN,
     )
-except ConfigError as error:
-    raise WorkflowError(str(error)) from None
+    for _name, _settings in config["datasets"].items():
+        for _subject in _settings["subjects"]:
+            check_options(_settings["source"], _subject, _settings["options"])
+except JNEError as error:
+    raise WorkflowError(f"{CONFIG_ORIGIN}: {error}") from None
 
 
 wildcard_constraints:
