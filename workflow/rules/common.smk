@@ -112,3 +112,13 @@ def jne_inputs(wildcards):
         inputs["null"] = MODEL_DIR + "/null/jne.tsv"
     return inputs
 
+
+
+def all_targets():
+    """Files that `snakemake` with no target builds."""
+    targets = []
+    for dataset, subject, layer in subject_layer_combinations():
+        targets.append(
+            f"results/{dataset}/sub-{subject}/layer-{layer}/prepared.h5"
+        )
+    return targets
