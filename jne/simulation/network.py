@@ -278,7 +278,8 @@ def ordering_summary(results, zero_tolerance=1e-6):
     """
     table = placement_table(results)
     rows = []
-    for activation, group in table.groupby(level="activation", sort=False):
+    for activation in results["activation"].unique():
+        group = table.loc[activation]
         none_ratio = group["none"].abs() / group["shallow"]
         zero = none_ratio < zero_tolerance
         shallow_deep = group["shallow"] < group["deep"]
