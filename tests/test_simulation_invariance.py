@@ -14,7 +14,7 @@ from jne.simulation.invariance import (
 from jne.simulation.network import init_network, uniform_inputs
 
 
-def test_jne_of_scaled_jacobians_is_abs_gain_times_jne():
+def test_jacobian_gain_scales_jne():
     table = gain_scaling(gains=(-7.0, -1.0, 0.0, 0.25, 3.0), seed=1)
     assert (table["relative_error"] < 1e-12).all()
 

@@ -88,7 +88,7 @@ def test_autograd_derivatives_of_tanh():
     torch.testing.assert_close(second, expected)
 
 
-def test_bound_is_zero_for_linear_map_only_where_flat():
+def test_bound_zero_where_flat():
     bound = curvature_error_bound("gelu", [-40.0, 40.0], HALF_WIDTH, 11)
     assert np.all(bound < 1e-12)
 

@@ -3,7 +3,7 @@
 Every experiment in ``jne.simulation`` computes JNE through these three
 functions, so that switching from the dense reference
 (``jne.jacobian.dense``) to the streamed engine changes this file only.
-The dense reference holds all Jacobians in memory, which is fine here:
+The dense reference keeps all Jacobians in memory, which is fine here:
 the simulated models are single units or networks with one output.
 """
 

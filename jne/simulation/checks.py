@@ -175,11 +175,12 @@ def invariance_checks(
 ):
     """Build checks for output gain, input scale and input distribution.
 
-    The 10 % limit on changes of mean JNE is wide enough for the sampling
-    noise of 10 initialisations (about 1 % for ReLU networks) and the
-    difference between GELU or SiLU and ReLU networks at inputs in
-    ``U[-10, 10]`` (about 6 %), and narrow enough to catch a change of
-    regime such as GELU at unit-variance inputs (about -14 %).
+    The 10 % limit on changes of mean JNE is wide enough for two effects.
+    One is the sampling noise of 10 initialisations, about 1 % for ReLU
+    networks. The other is the difference between GELU or SiLU and ReLU
+    networks at inputs in ``U[-10, 10]``, about 6 %. It is narrow enough
+    to catch a change of regime such as GELU at unit-variance inputs
+    (about -14 %).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""How JNE changes with input scale, input distribution and output gain.
+"""Response of JNE to input scale, input distribution and output gain.
 
 Three properties are checked:
 
@@ -9,7 +9,7 @@ Three properties are checked:
 - Exact input-scale invariance of bias-free ReLU networks: such a network
   is positively homogeneous, ``f(a x) = a f(x)`` for ``a > 0``, so its
   Jacobian at ``a x`` equals the Jacobian at ``x`` and JNE does not change.
-  The same holds for leaky ReLU. Biases break it.
+  The same is true for leaky ReLU. Biases break it.
 - Input scale and distribution in general: the residual networks of
   :mod:`jne.simulation.network` evaluated on uniform inputs of growing
   range and on normal inputs, compared with ``U[-10, 10]``.

@@ -7,7 +7,7 @@ embedding), one output and two activation slots::
     g = d(W2 h) + h          deep slot d
     y = w3 . g
 
-Each slot holds either the identity or the activation under test, which
+Each slot contains either the identity or the activation under test, which
 gives four placements: none, shallow, deep and both. Gao et al. (NeurIPS
 2025) describe a three-layer fully connected residual network with input
 and hidden layers of 768 units, one output and two activation locations.
@@ -20,7 +20,7 @@ Weights are drawn like PyTorch's default ``nn.Linear`` initialisation,
 weights and inputs is shared by all placements and activations, so the
 placements differ only in where the nonlinearity sits.
 
-With this construction the ordering none < shallow < deep < both holds for
+With this construction the ordering none < shallow < deep < both is met for
 ReLU, leaky ReLU, GELU and SiLU. It does not hold for tanh at inputs in
 ``U[-10, 10]``: most tanh units saturate, and adding the shallow slot to
 the deep one lowers JNE. A plain residual block without the input skip,
@@ -270,7 +270,7 @@ def ordering_summary(results, zero_tolerance=1e-6):
     -------
     pandas.DataFrame
         One row per activation with the mean JNE per placement, the
-        fraction of initialisations in which the strict ordering holds
+        fraction of initialisations with none < shallow < deep < both
         (``ordered``), the fractions for each adjacent pair, the fraction
         in which every nonlinear placement exceeds none
         (``above_linear``), and the largest ratio JNE(none) /

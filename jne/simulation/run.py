@@ -164,11 +164,13 @@ def _run_sample_size(settings, seed, tables, figure_dir, note):
 
 def _run_invariance(settings, seed, tables, figure_dir, note):
     gain = invariance.gain_scaling(seed=seed)
+
     scaling = invariance.input_scaling(
         scales=settings["input_scaling"]["scales"],
         n_init=settings["input_scaling"]["n_init"],
         seed=seed,
     )
+
     config = settings["input_distribution"]
     input_settings = [
         setting
@@ -183,6 +185,7 @@ def _run_invariance(settings, seed, tables, figure_dir, note):
         seed=seed,
     )
     distribution_summary = invariance.distribution_summary(distribution)
+
     write_table(tables / "invariance_output_gain.tsv", gain)
     write_table(tables / "invariance_input_scale.tsv", scaling)
     write_table(tables / "invariance_input_distribution.tsv", distribution)

@@ -11,7 +11,7 @@ The L1 deviation ``d = |phi''(c)| |u|`` is then uniform on
 
 The error of this approximation is bounded in :func:`curvature_error_bound`.
 For the piecewise linear ReLU and leaky ReLU, JNE is exactly 0 on windows
-that do not contain the kink at 0. A window that contains it holds two
+that do not contain the kink at 0. A window that contains it has two
 Jacobian values, and JNE has the closed form of :func:`kink_jne`.
 """
 
@@ -143,7 +143,7 @@ def curvature_error_bound(activation, centers, half_width, n_points):
     and ``||a| - |b|| <= |a - b|``, so JNE differs from the standard
     deviation of ``|phi''(c) u|`` by at most ``max |R|``. That standard
     deviation differs from ``|phi''(c)| delta / sqrt(12)`` only because
-    the window holds a finite grid of inputs, which is computed exactly.
+    the window contains a finite grid of inputs, which is computed exactly.
 
     ``M3`` is the maximum of ``|phi'''|`` over the window's own grid, an
     estimate of the true maximum that is accurate to about
@@ -238,7 +238,7 @@ class SingleUnitResult:
         return self.max_error() / float(self.reference.max())
 
     def bound_ratio(self):
-        """Return max over windows of error / bound (<= 1 when it holds).
+        """Return max over windows of error / bound (<= 1 when the bound is met).
 
         Returns NaN for piecewise linear activations, which have no bound.
         """
