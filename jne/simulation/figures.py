@@ -203,8 +203,10 @@ def sample_size_figure(correlations, curves, note):
 
     t, target = curves["t"], curves["target"]
     right.plot(t, target, color="black", lw=2, label="|sin t|")
-    sizes = sorted({n for key, n in _curve_keys(curves, "sin_unit")})
-    for n_stimuli in (sizes[0], sizes[-1]):
+    sizes = sorted({n for _, n in _curve_keys(curves, "sin_unit")})
+    # The smallest N and the first N >= 100, where r >= 0.99 is checked.
+    shown = [sizes[0], next((n for n in sizes if n >= 100), sizes[-1])]
+    for n_stimuli in shown:
         curve = curves["sin_unit", n_stimuli]
         # Least-squares scale onto |sin t|, so curves share the axis.
         scaled = curve * (curve @ target) / (curve @ curve)
