@@ -19,9 +19,7 @@ PAPER_ACTIVATIONS = ["relu", "leaky_relu", "gelu", "silu"]
 @pytest.fixture(scope="module")
 def main_runs():
     """Three initialisations at the full size: 1000 x 768 inputs."""
-    results = simulate_networks(
-        PAPER_ACTIVATIONS + ["tanh"], n_init=3, seed=0
-    )
+    results = simulate_networks(PAPER_ACTIVATIONS + ["tanh"], n_init=3, seed=0)
     return results, ordering_summary(results).set_index("activation")
 
 
@@ -59,9 +57,11 @@ def test_linear_network_has_constant_jacobian():
     network = init_network(generator, width=16, dtype=torch.float64)
     inputs = uniform_inputs(generator, 50, 16, 10.0, torch.float64)
     jacobians = model_jacobians(network.model("relu", "none"), inputs)
-    expected = network.readout @ (
-        torch.eye(16, dtype=torch.float64) + network.second
-    ) @ (torch.eye(16, dtype=torch.float64) + network.first)
+    expected = (
+        network.readout
+        @ (torch.eye(16, dtype=torch.float64) + network.second)
+        @ (torch.eye(16, dtype=torch.float64) + network.first)
+    )
     torch.testing.assert_close(
         jacobians, expected.expand(50, 1, 16).contiguous()
     )

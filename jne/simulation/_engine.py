@@ -5,6 +5,10 @@ functions, so that switching from the dense reference
 (``jne.jacobian.dense``) to the streamed engine changes this file only.
 The dense reference keeps all Jacobians in memory, which is fine here:
 the simulated models are single units or networks with one output.
+
+NOTE: the streamed engine ``jne.compute_jne`` is not used yet. Switching
+to it changes the three functions below, and the tests of this package
+then check it against the same known results.
 """
 
 from jne.jacobian.dense import dense_jacobians, jne_from_jacobians

@@ -49,7 +49,7 @@ def mean_deviation(jacobians):
 
 
 def two_point_jacobians(proportion, n_stimuli, first, second):
-    """Stack ``first`` for a fraction ``proportion`` of stimuli, else ``second``.
+    """Stack ``first`` for a share of the stimuli, ``second`` for the rest.
 
     Parameters
     ----------
@@ -127,7 +127,9 @@ def symmetric_units(n_stimuli=1000, n_features=768, seed=0):
         ``fraction_positive`` (fraction of stimuli with ``w . x > 0``).
     """
     generator = torch.Generator().manual_seed(seed)
-    weights = torch.randn(n_features, 1, generator=generator, dtype=torch.float64)
+    weights = torch.randn(
+        n_features, 1, generator=generator, dtype=torch.float64
+    )
     half = torch.randn(
         n_stimuli // 2, n_features, generator=generator, dtype=torch.float64
     )

@@ -14,7 +14,7 @@ from jne.simulation.invariance import BASELINE_SETTING
 # Activations for which the placement ordering none < shallow < deep <
 # both is checked: the four that Gao et al. (NeurIPS 2025) put in their
 # networks. tanh saturates at inputs in U[-10, 10], and the ordering fails
-# for it in our construction (see jne.simulation.network), so tanh gets
+# for it in this construction (see jne.simulation.network), so tanh gets
 # only the check that every nonlinear placement has JNE above the linear
 # network.
 ORDERED_ACTIVATIONS = ("relu", "leaky_relu", "gelu", "silu")

@@ -191,9 +191,7 @@ def sample_size_figure(correlations, curves, note):
     figure = Figure(figsize=(11, 4), layout="constrained")
     left, right = figure.subplots(1, 2)
     for family, group in correlations.groupby("family", sort=False):
-        left.plot(
-            group["n_stimuli"], group["correlation"], "o-", label=family
-        )
+        left.plot(group["n_stimuli"], group["correlation"], "o-", label=family)
     left.axhline(0.99, color="gray", ls=":", label="r = 0.99")
     left.set_xscale("log")
     left.set_xlabel("stimuli per curve point N")
@@ -221,7 +219,9 @@ def sample_size_figure(correlations, curves, note):
 
 
 def _curve_keys(curves, family):
-    return [key for key in curves if isinstance(key, tuple) and key[0] == family]
+    return [
+        key for key in curves if isinstance(key, tuple) and key[0] == family
+    ]
 
 
 def invariance_figure(gain, scaling, distribution, note):
@@ -288,15 +288,23 @@ def invariance_figure(gain, scaling, distribution, note):
     middle.legend(fontsize=7)
 
     table = distribution.pivot_table(
-        index="activation", columns="setting", values="relative_change",
+        index="activation",
+        columns="setting",
+        values="relative_change",
         sort=False,
     )
     image = right.imshow(
-        100 * table.to_numpy(), cmap="RdBu_r", vmin=-50, vmax=50,
+        100 * table.to_numpy(),
+        cmap="RdBu_r",
+        vmin=-50,
+        vmax=50,
         aspect="auto",
     )
     right.set_xticks(
-        np.arange(table.shape[1]), table.columns, rotation=45, ha="right",
+        np.arange(table.shape[1]),
+        table.columns,
+        rotation=45,
+        ha="right",
         fontsize=7,
     )
     right.set_yticks(np.arange(table.shape[0]), table.index, fontsize=8)
@@ -326,12 +334,27 @@ def blind_spot_figure(two_point, units, note):
     ax = figure.subplots()
     distance = two_point["distance"].iloc[0]
     p = two_point["proportion"]
-    ax.plot(p, two_point["mean_deviation"] / distance, color="C2",
-            label="mean deviation mean(d) / ||a - b||₁")
-    ax.plot(p, two_point["expected_jne"] / distance, color="C1", ls="--",
-            label="|1 - 2p| sqrt(p(1 - p))")
-    ax.plot(p, two_point["jne"] / distance, "o", color="C0", ms=3,
-            label="JNE / ||a - b||₁")
+    ax.plot(
+        p,
+        two_point["mean_deviation"] / distance,
+        color="C2",
+        label="mean deviation mean(d) / ||a - b||₁",
+    )
+    ax.plot(
+        p,
+        two_point["expected_jne"] / distance,
+        color="C1",
+        ls="--",
+        label="|1 - 2p| sqrt(p(1 - p))",
+    )
+    ax.plot(
+        p,
+        two_point["jne"] / distance,
+        "o",
+        color="C0",
+        ms=3,
+        label="JNE / ||a - b||₁",
+    )
     ax.axvline(0.5, color="gray", ls=":")
     ax.set_xlabel("fraction p of stimuli with Jacobian a (the rest have b)")
     ax.set_ylabel("value / ||a - b||₁")
@@ -343,11 +366,19 @@ def blind_spot_figure(two_point, units, note):
     ]
     # Between the mean-deviation curve (above 0.42) and the JNE curve
     # (below 0.2) for 0.3 < p < 0.7.
-    ax.text(0.5, 0.31, "\n".join(lines), ha="center", va="center",
-            fontsize=7, bbox={"facecolor": "white", "edgecolor": "gray"})
+    ax.text(
+        0.5,
+        0.31,
+        "\n".join(lines),
+        ha="center",
+        va="center",
+        fontsize=7,
+        bbox={"facecolor": "white", "edgecolor": "gray"},
+    )
     ax.legend(fontsize=7, loc="upper right")
-    ax.set_title("JNE = 0 at p = 1/2 however far apart a and b are",
-                 fontsize=9)
+    ax.set_title(
+        "JNE = 0 at p = 1/2 however far apart a and b are", fontsize=9
+    )
     figure.suptitle(f"{LABEL}: the two-point blind spot")
     _footer(figure, note)
     return figure

@@ -98,8 +98,9 @@ def input_scaling(
     """Measure how JNE of residual networks changes when inputs are scaled.
 
     Networks have the activation in both slots, float64 weights and inputs
-    in ``U[-10, 10]``, which are multiplied by each scale. Each network is
-    evaluated without and with biases (drawn like ``nn.Linear``'s).
+    in ``U[-10, 10]``, which are multiplied by each scale. Each
+    initialisation draws one network without biases and one with biases
+    drawn like ``nn.Linear``'s.
 
     Returns
     -------

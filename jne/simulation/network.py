@@ -236,7 +236,9 @@ def simulate_networks(
         n_stimuli,
         width,
     )
-    return pd.DataFrame(rows, columns=["init", "activation", "placement", "jne"])
+    return pd.DataFrame(
+        rows, columns=["init", "activation", "placement", "jne"]
+    )
 
 
 def placement_table(results):

@@ -258,9 +258,7 @@ def run_validation(out_dir, *, quick=False, seed=0):
         "invariance": lambda: _run_invariance(
             settings, seed, tables, figure_dir, note
         ),
-        "blind_spot": lambda: _run_blind_spot(
-            seed, tables, figure_dir, note
-        ),
+        "blind_spot": lambda: _run_blind_spot(seed, tables, figure_dir, note),
     }
     for name, experiment in experiments.items():
         start = time.perf_counter()

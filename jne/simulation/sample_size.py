@@ -1,4 +1,4 @@
-"""How many stimuli JNE needs to track a known modulation.
+"""Number of stimuli JNE needs to track a known modulation.
 
 A family of units indexed by ``t`` in ``[0, 2 pi]`` has curvature
 proportional to ``sin(t)``, so the true JNE curve is proportional to
@@ -144,7 +144,10 @@ def simulate_sample_size(
         quad_curve = quadratic_curve(
             n_stimuli, n_points, n_features, generator
         )
-        for family, curve in (("sin_unit", sin_curve), ("quadratic", quad_curve)):
+        for family, curve in (
+            ("sin_unit", sin_curve),
+            ("quadratic", quad_curve),
+        ):
             curves[family, n_stimuli] = curve
             correlation = float(np.corrcoef(curve, target)[0, 1])
             rows.append((family, n_stimuli, correlation))

@@ -238,7 +238,7 @@ class SingleUnitResult:
         return self.max_error() / float(self.reference.max())
 
     def bound_ratio(self):
-        """Return max over windows of error / bound (<= 1 when the bound is met).
+        """Return the max over windows of error / bound (<= 1 if it is met).
 
         Returns NaN for piecewise linear activations, which have no bound.
         """
