@@ -377,8 +377,17 @@ class Dataset:
                     group.create_dataset(key, data=value)
 
     @classmethod
-    def load(cls, path):
-        """Read a dataset written by :meth:`save`."""
+    def load(cls, path, betas=True):
+        """Read a dataset written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+        betas : bool, default=True
+            With False, skip the response matrix (the largest part of the
+            file) and return ``betas`` of shape (0, n_voxels), for steps
+            that need only the tables, space and atlas.
+        """
         with h5py.File(path, "r") as f:
             version = int(f.attrs.get("format_version", 0))
             if version != FORMAT_VERSION:
@@ -399,8 +408,14 @@ class Dataset:
                     [n.decode() for n in f["atlas/name"][()]],
                 )
             )
+            if betas:
+                responses = f["betas"][()]
+            else:
+                responses = np.empty(
+                    (0, f["betas"].shape[1]), dtype=f["betas"].dtype
+                )
             return cls(
-                betas=f["betas"][()],
+                betas=responses,
                 trials=_read_table(f["trials"]),
                 stimuli=_read_table(f["stimuli"]),
                 embeddings={k: f["embeddings"][k][()] for k in order},

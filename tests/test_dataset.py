@@ -101,3 +101,15 @@ def test_subset_voxels_keeps_string_truth_whole():
     dataset.ground_truth["categories"] = np.array(["faces", "places"])
     subset = dataset.subset_voxels(np.array([1]))
     assert list(subset.ground_truth["categories"]) == ["faces", "places"]
+
+
+def test_load_without_betas(tmp_path, small_dataset):
+    path = tmp_path / "dataset.h5"
+    small_dataset.save(path)
+    light = Dataset.load(path, betas=False)
+    assert light.betas.shape == (0, small_dataset.n_voxels)
+    assert light.n_voxels == small_dataset.n_voxels
+    assert light.stimuli.equals(small_dataset.stimuli)
+    np.testing.assert_array_equal(
+        light.atlas.labels, small_dataset.atlas.labels
+    )

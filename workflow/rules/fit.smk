@@ -7,6 +7,7 @@ rule fit_ridge:
         LAYER_DIR + "/prepared.h5",
     output:
         model=LAYER_DIR + "/model-ridge/ridge.h5",
+        metadata=LAYER_DIR + "/model-ridge/model.json",
         predictions=LAYER_DIR + "/model-ridge/predictions.h5",
     params:
         settings=config["models"]["ridge"],
