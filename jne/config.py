@@ -175,6 +175,13 @@ def _check_cross_references(config, origin):
             f"Invalid value {[low, high]} for 'jacobian.k_range' in {origin}: "
             "the first number must not exceed the second."
         )
+    linear = config["report"]["linear_model"]
+    if linear != "ridge" and linear not in config["models"]["mlp"]:
+        raise ConfigError(
+            f"Invalid value {linear!r} for 'report.linear_model' in {origin}:"
+            f" use 'ridge' or one of the MLPs under 'models.mlp' "
+            f"({', '.join(config['models']['mlp'])})."
+        )
     fractions = config["prepare"]
     if fractions["test_fraction"] + fractions["val_fraction"] >= 1:
         raise ConfigError(

@@ -141,3 +141,8 @@ def test_demo_config_sets_every_section():
         raw = yaml.safe_load(f)
     sections = set(load_schema()["properties"])
     assert sections == set(raw)
+
+
+def test_unknown_linear_model_rejected():
+    with pytest.raises(ConfigError, match="report.linear_model"):
+        validate_config(minimal(report={"linear_model": "lasso"}))

@@ -117,8 +117,25 @@ def jne_inputs(wildcards):
 def all_targets():
     """Files that `snakemake` with no target builds."""
     targets = []
-    for dataset, subject, layer in subject_layer_combinations():
-        targets.append(
-            f"results/{dataset}/sub-{subject}/layer-{layer}/prepared.h5"
-        )
+    for dataset, settings in config["datasets"].items():
+        targets.append(f"results/{dataset}/group/model_comparison.tsv")
+        for model in nonlinear_models():
+            for subject in settings["subjects"]:
+                for layer in settings["layers"]:
+                    values = dict(
+                        dataset=dataset, subject=subject, layer=layer
+                    )
+                    targets.append(
+                        MODEL_DIR.format(model=model, **values)
+                        + "/report/roi_summary.tsv"
+                    )
+                targets.append(
+                    SUBJECT_DIR.format(dataset=dataset, subject=subject)
+                    + f"/layers/model-{model}/layers.png"
+                )
+            for layer in settings["layers"]:
+                targets.append(
+                    f"results/{dataset}/group/layer-{layer}/model-{model}"
+                    "/ordering_tests.tsv"
+                )
     return targets
