@@ -36,8 +36,8 @@ def write_group_report(
     ----------
     results_by_subject : dict of str to ModelResults
     out_dir : str or Path
-        Receives ``hierarchy_subjects.png``, ``hierarchy_group.png`` and
-        ``ordering_tests.tsv`` (one row per pair of ROI groups: in how
+        Receives ``figures/hierarchy_subjects.png``,
+        ``figures/hierarchy_group.png`` and ``ordering_tests.tsv`` (one row per pair of ROI groups: in how
         many subjects the ordering holds, and Fisher's combined p).
 
     Returns
@@ -64,7 +64,7 @@ def write_group_report(
     }
     plot_subjects(
         subjects,
-        out_dir / "hierarchy_subjects.png",
+        out_dir / "figures" / "hierarchy_subjects.png",
         label=label,
         roi_groups=roi_groups,
         test=ordering_test_name,
@@ -73,7 +73,7 @@ def write_group_report(
     )
     plot_subject_group(
         subjects,
-        out_dir / "hierarchy_group.png",
+        out_dir / "figures" / "hierarchy_group.png",
         label=label,
         roi_groups=roi_groups,
         test=ordering_test_name,
@@ -121,10 +121,12 @@ def write_layer_report(
     label : DataLabel
         With ``layer`` set to None.
     """
-    roi_tables = {
-        layer: pd.read_csv(path, sep="\t")
-        for layer, path in roi_table_paths.items()
-    }
+    roi_tables = {}
+    for layer, path in roi_table_paths.items():
+        table = pd.read_csv(path, sep="\t")
+        # An ROI outside every group is written as an empty cell.
+        table["group"] = table["group"].fillna("")
+        roi_tables[layer] = table
     r2_by_layer = {}
     for layer, path in summary_paths.items():
         summary = pd.read_csv(path, sep="\t")
