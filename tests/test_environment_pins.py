@@ -17,8 +17,8 @@ def _requirements():
     return pins
 
 
-def _conda_pip_pins():
-    with open(ROOT / "environment.yml") as f:
+def _conda_pip_pins(path=ROOT / "environment.yml"):
+    with open(path) as f:
         environment = yaml.safe_load(f)
     pip_section = next(
         d["pip"] for d in environment["dependencies"] if isinstance(d, dict)
@@ -41,3 +41,8 @@ def test_conda_pins_match_requirements():
 def test_makefile_pins_torch():
     makefile = (ROOT / "Makefile").read_text()
     assert "torch==2.13.0" in makefile
+
+
+def test_rule_environment_pins_match():
+    rules = _conda_pip_pins(ROOT / "workflow" / "envs" / "jne.yaml")
+    assert rules == _conda_pip_pins()

@@ -39,22 +39,31 @@ wildcard_constraints:
     fit=r"seed-\d+|null",
 
 
-# Every output of one subject lives under this folder.
-SUBJECT_DIR = "results/{dataset}/sub-{subject}"
-LAYER_DIR = SUBJECT_DIR + "/layer-{layer}"
-MODEL_DIR = LAYER_DIR + "/model-{model}"
-LOG_DIR = "results/{dataset}/logs/sub-{subject}"
-BENCH_DIR = "results/{dataset}/benchmarks/sub-{subject}"
-
 DEVICE = config["device"]
 GPU = 1 if DEVICE == "cuda" else 0
 # Rules that run torch use this many threads; Snakemake lowers it to
 # --cores on a laptop, and it becomes --cpus-per-task on SLURM.
 TORCH_THREADS = 4
+LINEAR_MODEL = config["report"]["linear_model"]
+
+# Folder of one model's outputs; input functions fill it from wildcards.
+MODEL_FOLDER = "results/{dataset}/sub-{subject}/layer-{layer}/model-{model}"
 
 
 def dataset_config(wildcards):
     return config["datasets"][wildcards.dataset]
+
+
+def is_simulated(wildcards):
+    return config["datasets"][wildcards.dataset]["source"] == "demo"
+
+
+def dataset_subjects(wildcards):
+    return config["datasets"][wildcards.dataset]["subjects"]
+
+
+def dataset_layers(wildcards):
+    return config["datasets"][wildcards.dataset]["layers"]
 
 
 def mlp_config(model):
@@ -68,7 +77,7 @@ def mlp_config(model):
 
 
 def nonlinear_models():
-    """MLP variants with a nonlinear activation (they get a JNE null)."""
+    """MLP variants with a nonlinear activation (they get JNE and a null)."""
     return [
         name
         for name, settings in config["models"]["mlp"].items()
@@ -76,42 +85,121 @@ def nonlinear_models():
     ]
 
 
-def model_seeds(wildcards):
-    return mlp_config(wildcards.model)["seeds"]
+def model_folder(wildcards, **changes):
+    """The model folder of these wildcards, with some values replaced."""
+    values = dict(wildcards.items())
+    values.update(changes)
+    return MODEL_FOLDER.format(**values)
 
 
-def fit_weights(wildcards):
-    """Weights of one fit: a seed of an MLP, or its linear-surrogate null."""
-    if wildcards.fit == "null":
-        return MODEL_DIR + "/null/weights.pt"
-    return MODEL_DIR + "/{fit}/weights.pt"
+def seed_files(name):
+    """Input function: file ``name`` of every seed of the model."""
+
+    def files(wildcards):
+        folder = model_folder(wildcards)
+        return [
+            f"{folder}/seed-{seed}/{name}"
+            for seed in mlp_config(wildcards.model)["seeds"]
+        ]
+
+    return files
 
 
-def subject_layer_combinations():
-    """Yield (dataset, subject, layer) for everything the config asks."""
-    for dataset, settings in config["datasets"].items():
-        for subject in settings["subjects"]:
-            for layer in settings["layers"]:
-                yield dataset, subject, layer
+def first_seed_file(name):
+    """Input function: file ``name`` of the model's first seed."""
+
+    def file(wildcards):
+        seed = mlp_config(wildcards.model)["seeds"][0]
+        return f"{model_folder(wildcards)}/seed-{seed}/{name}"
+
+    return file
+
+
+def fit_file(name):
+    """Input function: file ``name`` of one fit (a seed or the null)."""
+
+    def file(wildcards):
+        return f"{model_folder(wildcards)}/{wildcards.fit}/{name}"
+
+    return file
+
+
+def score_inputs(wildcards):
+    """Predictions scored together: ridge's, or every seed of an MLP."""
+    if wildcards.model == "ridge":
+        return [f"{model_folder(wildcards)}/predictions.h5"]
+    return seed_files("predictions.h5")(wildcards)
+
+
+def linear_scores(wildcards):
+    return f"{model_folder(wildcards, model=LINEAR_MODEL)}/scores.tsv"
 
 
 def jne_inputs(wildcards):
-    """JNE tables of every seed and, for nonlinear models, of the null."""
-    seeds = mlp_config(wildcards.model)["seeds"]
-    inputs = {
-        "seeds": expand(
-            MODEL_DIR + "/seed-{seed}/jne.tsv", seed=seeds, allow_missing=True
-        ),
-        "jne_ss": expand(
-            MODEL_DIR + "/seed-{seed}/jne_ss.h5",
-            seed=seeds,
-            allow_missing=True,
-        ),
-    }
-    if config["jacobian"]["null_model"] and wildcards.model in nonlinear_models():
-        inputs["null"] = MODEL_DIR + "/null/jne.tsv"
+    """JNE tables of every seed and, when enabled, of the null refit."""
+    inputs = {"seeds": seed_files("jne.tsv")(wildcards)}
+    if config["jacobian"]["null_model"]:
+        inputs["null"] = f"{model_folder(wildcards)}/null/jne.tsv"
     return inputs
 
+
+def per_subject(pattern):
+    """Input function: ``pattern`` for every subject of the dataset."""
+
+    def files(wildcards):
+        return [
+            pattern.format(**dict(wildcards.items(), subject=subject))
+            for subject in dataset_subjects(wildcards)
+        ]
+
+    return files
+
+
+def per_layer(pattern):
+    """Input function: ``pattern`` for every layer of the dataset."""
+
+    def files(wildcards):
+        return [
+            pattern.format(**dict(wildcards.items(), layer=layer))
+            for layer in dataset_layers(wildcards)
+        ]
+
+    return files
+
+
+def comparison_entries(wildcards):
+    """Every (subject, layer, model) of a dataset with its result files."""
+    entries = []
+    for subject in dataset_subjects(wildcards):
+        for layer in dataset_layers(wildcards):
+            for model in ["ridge", *config["models"]["mlp"]]:
+                folder = MODEL_FOLDER.format(
+                    dataset=wildcards.dataset,
+                    subject=subject,
+                    layer=layer,
+                    model=model,
+                )
+                entry = dict(
+                    subject=subject,
+                    layer=layer,
+                    model=model,
+                    scores=f"{folder}/scores.tsv",
+                )
+                if model in nonlinear_models():
+                    entry["summary"] = f"{folder}/jne_summary.tsv"
+                    if is_simulated(wildcards):
+                        entry["recovery"] = f"{folder}/report/tables"
+                entries.append(entry)
+    return entries
+
+
+def comparison_inputs(wildcards):
+    return [
+        path
+        for entry in comparison_entries(wildcards)
+        for key, path in entry.items()
+        if key in ("scores", "summary", "recovery")
+    ]
 
 
 def all_targets():
@@ -120,22 +208,20 @@ def all_targets():
     for dataset, settings in config["datasets"].items():
         targets.append(f"results/{dataset}/group/model_comparison.tsv")
         for model in nonlinear_models():
-            for subject in settings["subjects"]:
-                for layer in settings["layers"]:
-                    values = dict(
-                        dataset=dataset, subject=subject, layer=layer
-                    )
-                    targets.append(
-                        MODEL_DIR.format(model=model, **values)
-                        + "/report/roi_summary.tsv"
-                    )
-                targets.append(
-                    SUBJECT_DIR.format(dataset=dataset, subject=subject)
-                    + f"/layers/model-{model}/layers.png"
-                )
             for layer in settings["layers"]:
                 targets.append(
-                    f"results/{dataset}/group/layer-{layer}/model-{model}"
-                    "/ordering_tests.tsv"
+                    f"results/{dataset}/group/layer-{layer}/model-{model}/"
+                    "ordering_tests.tsv"
+                )
+                for subject in settings["subjects"]:
+                    folder = MODEL_FOLDER.format(
+                        dataset=dataset, subject=subject, layer=layer,
+                        model=model,
+                    )
+                    targets.append(f"{folder}/report/roi_summary.tsv")
+            for subject in settings["subjects"]:
+                targets.append(
+                    f"results/{dataset}/sub-{subject}/layers/model-{model}/"
+                    "layers.png"
                 )
     return targets

@@ -4,17 +4,19 @@
 
 rule fetch:
     output:
-        SUBJECT_DIR + "/data/dataset.h5",
+        "results/{dataset}/sub-{subject}/data/dataset.h5",
     params:
         settings=dataset_config,
         resources_dir=config["resources_dir"],
     log:
-        LOG_DIR + "/fetch.log",
+        "results/{dataset}/logs/sub-{subject}/fetch.log",
     benchmark:
-        BENCH_DIR + "/fetch.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/fetch.tsv"
     threads: TORCH_THREADS
     resources:
         mem_mb=4000,
         runtime=120,
+    conda:
+        "../envs/jne.yaml"
     script:
         "../scripts/fetch.py"

@@ -5,29 +5,28 @@
 
 rule jacobian:
     input:
-        prepared=LAYER_DIR + "/prepared.h5",
-        dataset=SUBJECT_DIR + "/data/dataset.h5",
-        weights=fit_weights,
-        metadata=lambda wildcards: fit_weights(wildcards).replace(
-            "weights.pt", "model.json"
-        ),
+        prepared="results/{dataset}/sub-{subject}/layer-{layer}/prepared.h5",
+        dataset="results/{dataset}/sub-{subject}/data/dataset.h5",
+        weights=fit_file("weights.pt"),
+        metadata=fit_file("model.json"),
     output:
-        table=MODEL_DIR + "/{fit}/jne.tsv",
-        jne_ss=MODEL_DIR + "/{fit}/jne_ss.h5",
-        roi_table=MODEL_DIR + "/{fit}/jne_roi.tsv",
+        table="results/{dataset}/sub-{subject}/layer-{layer}/model-{model}/{fit}/jne.tsv",
+        jne_ss="results/{dataset}/sub-{subject}/layer-{layer}/model-{model}/{fit}/jne_ss.h5",
+        roi_table="results/{dataset}/sub-{subject}/layer-{layer}/model-{model}/{fit}/jne_roi.tsv",
     params:
         settings=config["jacobian"],
         device=DEVICE,
     log:
-        LOG_DIR + "/layer-{layer}/model-{model}/jacobian_{fit}.log",
+        "results/{dataset}/logs/sub-{subject}/layer-{layer}/model-{model}/jacobian_{fit}.log",
     benchmark:
-        BENCH_DIR + "/layer-{layer}/model-{model}/jacobian_{fit}.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/layer-{layer}/model-{model}/jacobian_{fit}.tsv"
     threads: TORCH_THREADS
     resources:
-        mem_mb=lambda wildcards: int(config["jacobian"]["max_memory_gb"] * 1024)
-        + 3000,
+        mem_mb=int(config["jacobian"]["max_memory_gb"] * 1024) + 3000,
         runtime=240,
         gpu=GPU,
+    conda:
+        "../envs/jne.yaml"
     script:
         "../scripts/jacobian.py"
 
@@ -35,19 +34,20 @@ rule jacobian:
 rule jne_summary:
     input:
         unpack(jne_inputs),
-        prepared=LAYER_DIR + "/prepared.h5",
-        dataset=SUBJECT_DIR + "/data/dataset.h5",
-        scores=MODEL_DIR + "/scores.tsv",
+        dataset="results/{dataset}/sub-{subject}/data/dataset.h5",
+        scores="results/{dataset}/sub-{subject}/layer-{layer}/model-{model}/scores.tsv",
     output:
-        voxels=MODEL_DIR + "/jne_summary.tsv",
-        rois=MODEL_DIR + "/jne_null_roi.tsv",
+        voxels="results/{dataset}/sub-{subject}/layer-{layer}/model-{model}/jne_summary.tsv",
+        rois="results/{dataset}/sub-{subject}/layer-{layer}/model-{model}/jne_null_roi.tsv",
     log:
-        LOG_DIR + "/layer-{layer}/model-{model}/jne_summary.log",
+        "results/{dataset}/logs/sub-{subject}/layer-{layer}/model-{model}/jne_summary.log",
     benchmark:
-        BENCH_DIR + "/layer-{layer}/model-{model}/jne_summary.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/layer-{layer}/model-{model}/jne_summary.tsv"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/jne.yaml"
     script:
         "../scripts/jne_summary.py"

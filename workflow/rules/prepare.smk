@@ -4,18 +4,20 @@
 
 rule prepare:
     input:
-        SUBJECT_DIR + "/data/dataset.h5",
+        "results/{dataset}/sub-{subject}/data/dataset.h5",
     output:
-        LAYER_DIR + "/prepared.h5",
+        "results/{dataset}/sub-{subject}/layer-{layer}/prepared.h5",
     params:
         settings=config["prepare"],
     log:
-        LOG_DIR + "/layer-{layer}/prepare.log",
+        "results/{dataset}/logs/sub-{subject}/layer-{layer}/prepare.log",
     benchmark:
-        BENCH_DIR + "/layer-{layer}/prepare.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/layer-{layer}/prepare.tsv"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../envs/jne.yaml"
     script:
         "../scripts/prepare.py"

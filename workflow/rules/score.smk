@@ -3,31 +3,23 @@
 # scored on the mean prediction of their seeds.
 
 
-def score_inputs(wildcards):
-    if wildcards.model == "ridge":
-        return [LAYER_DIR + "/model-ridge/predictions.h5"]
-    return expand(
-        MODEL_DIR + "/seed-{seed}/predictions.h5",
-        seed=mlp_config(wildcards.model)["seeds"],
-        allow_missing=True,
-    )
-
-
 rule score:
     input:
-        prepared=LAYER_DIR + "/prepared.h5",
+        prepared="results/{dataset}/sub-{subject}/layer-{layer}/prepared.h5",
         predictions=score_inputs,
     output:
-        MODEL_DIR + "/scores.tsv",
+        "results/{dataset}/sub-{subject}/layer-{layer}/model-{model}/scores.tsv",
     params:
         settings=config["scoring"],
     log:
-        LOG_DIR + "/layer-{layer}/model-{model}/score.log",
+        "results/{dataset}/logs/sub-{subject}/layer-{layer}/model-{model}/score.log",
     benchmark:
-        BENCH_DIR + "/layer-{layer}/model-{model}/score.tsv"
+        "results/{dataset}/benchmarks/sub-{subject}/layer-{layer}/model-{model}/score.tsv"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../envs/jne.yaml"
     script:
         "../scripts/score.py"

@@ -2,22 +2,22 @@
 # units, networks, sample size, invariances, blind spot). Not part of the
 # default target; run it with `snakemake validate`.
 
-VALIDATION_DIR = "results/validation"
-
 
 rule validate:
     output:
         summary=report(
-            VALIDATION_DIR + "/summary.tsv",
+            "results/validation/summary.tsv",
             caption="../report/validation_summary.rst",
             category="Validation",
         ),
         figures=report(
-            directory(VALIDATION_DIR + "/figures"),
+            directory("results/validation/figures"),
             patterns=["{name}.png"],
             caption="../report/validation_figure.rst",
             category="Validation",
         ),
+        tables=directory("results/validation/tables"),
+        run="results/validation/run.json",
     params:
         quick=config["validate"]["quick"],
         seed=config["validate"]["seed"],
@@ -29,5 +29,7 @@ rule validate:
     resources:
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../envs/jne.yaml"
     script:
         "../scripts/validate.py"
