@@ -14,6 +14,8 @@
 #   report    maps, surface plots, per-ROI tables and figures
 #   validate  simulations that check JNE against known nonlinearity
 
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -22,7 +24,7 @@ min_version("9.0")
 # The demo config applies unless --configfile names another one.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: Path(workflow.basedir) / "config" / "config.yaml"
 
 
 include: "workflow/rules/common.smk"
