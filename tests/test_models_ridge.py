@@ -73,12 +73,13 @@ def test_kernel_path_matches_sklearn():
     )
 
 
-def test_target_batches_do_not_change_fit():
+def test_solver_batches_do_not_change_fit():
     X, Y, _, _ = _linear_data(150, 12, 9, noise=1.0, seed=4)
-    whole = _fit_quietly(X, Y)
-    batched = _fit_quietly(X, Y, n_targets_batch=2)
-    np.testing.assert_array_equal(whole.alphas_, batched.alphas_)
-    np.testing.assert_allclose(whole.coef_, batched.coef_, rtol=1e-5)
+    whole = _fit_quietly(X, Y, n_alphas_batch=100)
+    for options in ({"n_targets_batch": 2}, {"n_alphas_batch": 1}):
+        batched = _fit_quietly(X, Y, **options)
+        np.testing.assert_array_equal(whole.alphas_, batched.alphas_)
+        np.testing.assert_allclose(whole.coef_, batched.coef_, rtol=1e-5)
 
 
 def test_grid_edge_warning():
