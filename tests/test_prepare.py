@@ -344,3 +344,16 @@ def test_train_val_stacks_rows(small_dataset):
     X, Y = prepared.train_val()
     np.testing.assert_array_equal(X[:26], prepared.X_train)
     np.testing.assert_array_equal(Y[26:], prepared.Y_val)
+
+
+def test_empty_validation_roundtrip(tmp_path):
+    dataset = build_small_dataset()
+    dataset.stimuli = dataset.stimuli.drop(columns="category")
+    prepared = prepare(dataset, "1", val_fraction=0)
+    assert prepared.X_val.shape == (0, 6)
+    assert prepared.Y_val.shape == (0, 30)
+    prepared.save(tmp_path / "prepared.h5")
+    loaded = Prepared.load(tmp_path / "prepared.h5")
+    assert loaded.Y_val.shape == (0, 30)
+    assert len(loaded.stimulus_id["val"]) == 0
+    assert set(loaded.category["test"]) == {""}
