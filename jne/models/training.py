@@ -24,10 +24,10 @@ from jne.models.mlp import ResidualMLP
 
 logger = logging.getLogger(__name__)
 
-# Defaults for z-scored features and responses, chosen on simulated data
-# (see docs/models.md): 1e-4 reaches the validation optimum of a
-# 768-1024-15000 network in tens of full-batch epochs without the loss
-# spikes seen at 1e-3, and the weight decay is AdamW's usual 1e-2.
+# Defaults for z-scored features and responses, compared on simulated data
+# by benchmarks/fit/tune_mlp_defaults.py (results in docs/models.md): 1e-4
+# gave the best test R², and 3e-3 failed. Weight decay barely mattered
+# under early stopping, so torch's AdamW default of 1e-2 is kept.
 DEFAULT_LEARNING_RATE = 1e-4
 DEFAULT_WEIGHT_DECAY = 1e-2
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_r2"]
@@ -196,6 +196,8 @@ def fit_mlp(
         n_voxels,
     )
     start = time.perf_counter()
+    # NOTE: training on cuda is covered by a test that is skipped without a
+    # GPU, and no GPU was available when this was written.
     cuda_devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda_devices), _deterministic(device):
         torch.manual_seed(seed)
