@@ -107,7 +107,9 @@ class Prepared:
         """Return ``(X, Y)`` of the training and validation rows stacked.
 
         Ridge regression selects its penalty by internal cross-validation,
-        so it is fitted on these rows.
+        so it is fitted on these rows. The arrays are new, so they may be
+        passed to ``fit_ridge(..., copy=False)``, which centres them in
+        place.
         """
         X = np.concatenate([self.X_train, self.X_val])
         Y = np.concatenate([self.Y_train, self.Y_val])
@@ -248,6 +250,7 @@ def prepare(
                 dataset.n_stimuli - len(presented),
                 dataset.n_stimuli,
             )
+
         split = _assign_splits(
             dataset.stimuli.iloc[presented],
             test_fraction,
@@ -255,6 +258,7 @@ def prepare(
             seed,
             label,
         )
+
         repeats = np.bincount(trial_code, minlength=len(presented))
         average = scipy.sparse.csr_matrix(
             (
@@ -263,6 +267,7 @@ def prepare(
             ),
             shape=(len(presented), len(trial_code)),
         )
+
         features = _prepare_features(
             dataset, layer, presented, trial_stimulus, average, zscore_features
         )
@@ -274,6 +279,7 @@ def prepare(
             split[trial_code] == "test",
             zscore_responses,
         )
+
         if np.isnan(ncsnr).all() and "ncsnr" in dataset.extra:
             logger.info(
                 "No test stimulus is repeated: using the dataset's own "
@@ -281,6 +287,7 @@ def prepare(
             )
             ncsnr = np.asarray(dataset.extra["ncsnr"], dtype=np.float64)
             ncsnr = ncsnr[columns[keep]]
+
         n_repeats_test = repeats[split == "test"].astype(np.int64)
         result = Prepared(
             **_split_arrays(

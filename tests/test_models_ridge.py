@@ -82,6 +82,20 @@ def test_solver_batches_do_not_change_fit():
         np.testing.assert_allclose(whole.coef_, batched.coef_, rtol=1e-5)
 
 
+def test_copy_false_centres_in_place():
+    X, Y, _, _ = _linear_data(100, 6, 3, noise=1.0, seed=9)
+    original = Y.copy()
+    kept = _fit_quietly(X, Y)
+    np.testing.assert_array_equal(Y, original)
+    in_place = _fit_quietly(X, Y, copy=False)
+    np.testing.assert_allclose(Y, original - original.mean(axis=0), atol=1e-5)
+    np.testing.assert_array_equal(in_place.alphas_, kept.alphas_)
+    np.testing.assert_allclose(in_place.coef_, kept.coef_, rtol=1e-5)
+    np.testing.assert_allclose(
+        in_place.intercept_, kept.intercept_, rtol=1e-5, atol=1e-6
+    )
+
+
 def test_grid_edge_warning():
     X, Y, _, _ = _linear_data(300, 10, 4, noise=0.01, seed=5)
     with pytest.warns(UserWarning, match="4 chose the smallest alpha") as w:

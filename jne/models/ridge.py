@@ -135,10 +135,14 @@ def fit_ridge(
     device="cpu",
     n_targets_batch=DEFAULT_TARGETS_BATCH,
     n_alphas_batch=DEFAULT_ALPHAS_BATCH,
+    copy=True,
 ):
     """Fit ridge regression with a penalty chosen per voxel by CV.
 
     The model has an intercept, so the inputs need not have zero mean.
+    Features and responses are centred once over all samples, not per
+    fold, so both solvers fit without an intercept. Fold means differ from
+    the global mean by O(1 / sqrt(n_samples)).
 
     Parameters
     ----------
@@ -155,6 +159,9 @@ def fit_ridge(
     n_alphas_batch : int, default=4
         Penalties evaluated at a time, which bounds the solver's
         temporaries of shape (n_alphas_batch, n_samples_fold, n_samples).
+    copy : bool, default=True
+        If False and ``Y_train`` is a float32 array, it is centred in place,
+        which saves one copy of the response matrix but overwrites it.
 
     Returns
     -------
@@ -185,6 +192,14 @@ def fit_ridge(
         n_voxels,
     )
     start = time.perf_counter()
+    x_mean = X_train.mean(axis=0)
+    y_mean = Y_train.mean(axis=0, dtype=np.float64).astype(np.float32)
+    X = X_train - x_mean
+    if copy:
+        Y = Y_train - y_mean
+    else:
+        Y = Y_train
+        Y -= y_mean
     previous = get_backend()
     # NOTE: the "torch_cuda" path has not been run: no GPU was available
     # when this was written.
@@ -205,45 +220,27 @@ def fit_ridge(
             Y_in_cpu=device == "cuda",
         )
         if kernel:
-            coef, intercept, model = _fit_dual(X_train, Y_train, options)
+            from himalaya.kernel_ridge import KernelRidgeCV
+
+            model = KernelRidgeCV(kernel="linear", **options)
         else:
-            coef, intercept, model = _fit_primal(X_train, Y_train, options)
+            from himalaya.ridge import RidgeCV
+
+            model = RidgeCV(**options)
+        model.fit(X, Y)
+        coef = model.get_primal_coef() if kernel else model.coef_
         coef = np.asarray(backend.to_numpy(coef), dtype=np.float32)
-        intercept = np.asarray(backend.to_numpy(intercept), np.float32)
         chosen = _snap_to_grid(backend.to_numpy(model.best_alphas_), alphas)
         cv_scores = np.asarray(backend.to_numpy(model.cv_scores_))
     finally:
         set_backend(previous)
+    intercept = y_mean - x_mean @ coef
     seconds = time.perf_counter() - start
     _warn_grid_edges(chosen, alphas)
     logger.info("Fitted ridge in %.1f s.", seconds)
     return RidgeFit(
         coef, intercept, chosen, cv_scores, alphas, solver, seconds
     )
-
-
-def _fit_primal(X, Y, options):
-    from himalaya.ridge import RidgeCV
-
-    # himalaya centres each fold and each batch of voxels itself, so no
-    # centred copy of the responses is made here.
-    model = RidgeCV(fit_intercept=True, **options)
-    model.fit(X, Y)
-    return model.coef_, model.intercept_, model
-
-
-def _fit_dual(X, Y, options):
-    from himalaya.kernel_ridge import KernelRidgeCV
-
-    # Centred once here so that the primal weights are X.T @ dual_coef.
-    # This path runs when n_samples < n_features, so the copy is small.
-    # The fold means differ from the global mean by O(1/sqrt(n)).
-    x_mean = X.mean(axis=0)
-    y_mean = Y.mean(axis=0)
-    model = KernelRidgeCV(kernel="linear", **options)
-    model.fit(X - x_mean, Y - y_mean)
-    coef = np.asarray(model.get_primal_coef(), dtype=np.float32)
-    return coef, y_mean - x_mean @ coef, model
 
 
 def _check_inputs(X_train, Y_train, alphas, device):
