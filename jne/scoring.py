@@ -3,10 +3,10 @@
 Units used throughout:
 
 - ``r2`` is the coefficient of determination ``1 - SSE / SST`` as a
-  fraction (1 is a perfect prediction; it is negative when the prediction
-  is worse than the test mean).
+  fraction. It is 1 for a perfect prediction and negative when the
+  prediction is worse than the test mean.
 - ``noise_ceiling`` is in percent of variance (0 to 100), following the
-  Natural Scenes Dataset (NSD, Allen et al., Nature Neuroscience 2022).
+  Natural Scenes Dataset (NSD).
 - ``r2_fraction_of_ceiling`` is ``r2 / (noise_ceiling / 100)``, a fraction
   (1 means the model explains all explainable variance).
 
@@ -24,8 +24,9 @@ from jne.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
 
-# Voxels per block in the chunked computations. Memory per block is about
-# (n_bootstrap + 3 * n_stimuli) * VOXEL_CHUNK * 8 bytes.
+# Voxels per block in the chunked computations. By counting arrays, memory
+# per block is about (4 * n_bootstrap + 3 * n_stimuli) * VOXEL_CHUNK * 8
+# bytes.
 VOXEL_CHUNK = 2048
 
 
@@ -236,9 +237,9 @@ def noise_ceiling(ncsnr, n_repeats):
 
     NSD's formula ``NC = 100 * n * ncsnr**2 / (1 + n * ncsnr**2)`` for
     responses averaged over ``n`` repeats. When test stimuli have different
-    repeat counts the noise variance of the averages is
+    repeat counts, the noise variance of their averages is on average
     ``mean(1 / n_i)`` times the single-trial one, so ``1 / n`` is replaced
-    by that mean (NSD's own correction for mixed repeat counts).
+    by that mean.
 
     Parameters
     ----------
