@@ -3,8 +3,8 @@
 Each case runs in a fresh Python process, so its peak resident memory
 (``ru_maxrss``) is its own. The process first builds random float32 data
 (standard normal features, responses linear in them plus noise) and
-records its peak memory. It then fits and records the peak again. The difference is
-the memory the fit needs on top of the inputs.
+records its peak memory. It then fits and records the peak again. The
+difference is the memory the fit needs on top of the inputs.
 
     python benchmarks/fit/bench_fit.py                 # all default cases
     python benchmarks/fit/bench_fit.py --cases mlp:5000 --epochs 2

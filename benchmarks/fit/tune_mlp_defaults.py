@@ -94,8 +94,8 @@ def main():
         seconds = time.perf_counter() - start
         r2 = np.nanmean(r2_score(Y[test], fit.predict(X[test])))
         print(
-            f"{learning_rate:g} {weight_decay:g} {r2:.4f} {fit.best_epoch} {len(fit.history)} "
-            f"{seconds:.0f}",
+            f"{learning_rate:g} {weight_decay:g} {r2:.4f} "
+            f"{fit.best_epoch} {len(fit.history)} {seconds:.0f}",
             flush=True,
         )
 
