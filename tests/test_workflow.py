@@ -74,8 +74,8 @@ def test_outputs_have_consistent_shapes(workdir):
 
     layer = subject / "layer-6"
     with h5py.File(layer / "prepared.h5") as f:
-        n_test, n_features = f["X_test"].shape
-        n_voxels = f["Y_test"].shape[1]
+        n_test, n_features = f["test/X"].shape
+        n_voxels = f["test/Y"].shape[1]
     assert n_features == 384
     assert 0 < n_voxels <= n_dataset_voxels
 

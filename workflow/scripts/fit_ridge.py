@@ -14,12 +14,12 @@ with job(snakemake, "fit ridge"):
         alphas=settings["alphas"],
         cv=settings["cv"],
         device=snakemake.params.device,
+        # Centre the responses in place: the arrays are not used again.
+        copy=False,
     )
     save_ridge(
         fit,
         Path(snakemake.output.model).parent,
-        X_train=X,
-        Y_train=Y,
         metadata=dict(snakemake.wildcards, simulated=prepared.simulated),
     )
     save_predictions(
