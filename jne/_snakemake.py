@@ -20,14 +20,14 @@ def describe(wildcards):
 
 
 @contextlib.contextmanager
-def job(snakemake, what):
+def job(snakemake, step):
     """Run one rule's work with logging set up.
 
     Parameters
     ----------
     snakemake : snakemake.script.Snakemake
         The object Snakemake passes to scripts.
-    what : str
+    step : str
         Short name of the step, used in log lines.
     """
     import torch
@@ -36,16 +36,18 @@ def job(snakemake, what):
     setup_logging(log_path)
     torch.set_num_threads(max(1, int(snakemake.threads)))
     context = describe(snakemake.wildcards)
-    logger.info("%s started (%s), %d threads", what, context, snakemake.threads)
+    logger.info(
+        "%s started (%s), %d threads", step, context, snakemake.threads
+    )
     start = time.perf_counter()
     try:
         yield
     except Exception:
-        logger.exception("%s failed (%s)", what, context)
+        logger.exception("%s failed (%s)", step, context)
         raise
     logger.info(
         "%s finished in %.1f s; outputs: %s",
-        what,
+        step,
         time.perf_counter() - start,
         ", ".join(str(p) for p in snakemake.output),
     )

@@ -54,6 +54,7 @@ def _describe(error, origin):
     key = _key(error.absolute_path)
     validator = error.validator
     schema = error.schema
+
     if validator == "additionalProperties" and isinstance(
         error.instance, dict
     ):
@@ -70,6 +71,7 @@ def _describe(error, origin):
                 text += f" Valid keys here: {', '.join(known)}."
             parts.append(text)
         return " ".join(parts)
+
     if validator == "enum":
         hint = difflib.get_close_matches(
             str(error.instance), [str(c) for c in schema["enum"]], n=1
@@ -81,6 +83,7 @@ def _describe(error, origin):
         if hint:
             text += f" Did you mean {hint[0]!r}?"
         return text
+
     if validator == "required":
         missing = [name for name in schema["required"]
                    if name not in error.instance]
@@ -89,6 +92,7 @@ def _describe(error, origin):
             for name in missing
         )
         return f"Missing key {where} in {origin}."
+
     if validator == "type":
         expected = schema["type"]
         if isinstance(expected, list):
@@ -97,28 +101,33 @@ def _describe(error, origin):
             f"Invalid value {error.instance!r} for '{key}' in {origin}: "
             f"expected {expected}."
         )
+
     bounds = {
         "minimum": ">=",
         "maximum": "<=",
         "exclusiveMinimum": ">",
         "exclusiveMaximum": "<",
     }
+
     if validator in bounds:
         return (
             f"Invalid value {error.instance!r} for '{key}' in {origin}: "
             f"must be {bounds[validator]} {error.validator_value}."
         )
+
     if validator == "not" and isinstance(error.instance, str):
         return (
             f"Invalid name {error.instance!r} under '{key}' in {origin}: "
             "the name is reserved, choose another."
         )
+
     if validator == "pattern":
         return (
             f"Invalid name {error.instance!r} under '{key}' in {origin}: "
             "use only letters and digits (plus '_', '-' or '.' where the "
             f"schema allows), matching {error.validator_value}."
         )
+
     return f"Invalid value for '{key}' in {origin}: {error.message}."
 
 
