@@ -1,0 +1,306 @@
+"""Closed-form JNE for ``jne.models.ResidualMLP``.
+
+For the residual MLP (see ``jne.models.mlp``)::
+
+    J_i = W_out A_i,
+    A_i = (I + D_n W_n) ... (I + D_1 W_1) D_0 W_in,
+
+with ``D_k = diag(phi'(z_k))`` the activation derivatives of stimulus i.
+``A_i`` has shape (hidden_size, n_features), is shared by all voxels and
+costs ``n_blocks * 2 * H**2 * D`` flops per stimulus. The mean Jacobian is
+``W_out mean_i(A_i)``, so the L1 deviations of a block of voxels and
+stimuli are one matrix product ``W_out[block] @ (A_i - mean A)`` followed
+by a row-wise L1 norm.
+
+Exact zeros for linear networks. Instead of ``A_i`` the engine builds
+``Delta_i = A_i - A_0``, the difference to a reference stimulus (the
+first one), through the recursion::
+
+    Delta^0   = (D_0 - D_0^ref) W_in
+    Delta^k   = Delta^{k-1} + D_k W_k Delta^{k-1}
+                + (D_k - D_k^ref) W_k A_ref^{k-1}
+
+When all stimuli share their derivatives (identity activation, or ReLU
+units that never switch), every term is an exact zero, so ``Delta_i``,
+its mean and every deviation are exactly 0 in floating point, whatever
+the matrix-product kernels do. Deviations are ``W_out (Delta_i -
+mean_k Delta_k)``, which equals ``J_i - Jbar``.
+
+Two passes. The mean pass builds every ``Delta_i`` and sums them in
+float64. The deviation pass needs them again: chunks that fit in the
+budget are kept from the mean pass, the others are built again.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import torch
+
+from jne.log import progress
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ResidualWeights:
+    """Weights of a ``ResidualMLP`` as plain tensors in the compute dtype.
+
+    Attributes
+    ----------
+    w_in : tensor of shape (hidden_size, n_features)
+        Input weights, restricted to the differentiated feature columns.
+    b_in : tensor of shape (hidden_size,) or None
+    x_in : tensor of shape (hidden_size, all_features)
+        Full input weights, used for the forward pass.
+    blocks : list of (tensor of shape (hidden_size, hidden_size), bias)
+    w_out : tensor of shape (n_voxels, hidden_size)
+        Output weights of the voxels whose JNE is computed.
+    phi, phi_grad : callable
+        Activation and its derivative.
+    """
+
+    w_in: torch.Tensor
+    b_in: torch.Tensor | None
+    x_in: torch.Tensor
+    blocks: list
+    w_out: torch.Tensor
+    phi: object
+    phi_grad: object
+
+    @property
+    def hidden_size(self):
+        """Width H of the hidden layers."""
+        return self.w_in.shape[0]
+
+    @property
+    def n_directions(self):
+        """Number of differentiated input directions."""
+        return self.w_in.shape[1]
+
+
+def extract_weights(
+    model, dtype, device, voxel_index=None, feature_index=None
+):
+    """Copy the weights of a ``ResidualMLP`` for the closed-form path.
+
+    Parameters
+    ----------
+    model : jne.models.ResidualMLP
+    dtype : torch.dtype
+    device : torch.device
+    voxel_index : tensor of int of shape (n_selected,), optional
+        Output units to keep, all by default.
+    feature_index : tensor of int of shape (n_directions,), optional
+        Input directions to differentiate, all by default.
+
+    Returns
+    -------
+    ResidualWeights
+    """
+
+    def convert(tensor):
+        if tensor is None:
+            return None
+        return tensor.detach().to(device=device, dtype=dtype)
+
+    x_in = convert(model.input_layer.weight)
+    w_in = x_in
+    if feature_index is not None:
+        w_in = x_in[:, feature_index.to(device)]
+    w_out = convert(model.output_layer.weight)
+    if voxel_index is not None:
+        w_out = w_out[voxel_index.to(device)]
+    blocks = [
+        (convert(block.weight), convert(block.bias)) for block in model.blocks
+    ]
+    return ResidualWeights(
+        w_in=w_in,
+        b_in=convert(model.input_layer.bias),
+        x_in=x_in,
+        blocks=blocks,
+        w_out=w_out.contiguous(),
+        phi=model.phi,
+        phi_grad=model.phi_grad,
+    )
+
+
+def activation_derivatives(weights, x):
+    """Return phi'(z_k) of every layer for stimuli ``x``.
+
+    Parameters
+    ----------
+    weights : ResidualWeights
+    x : tensor of shape (n, all_features)
+
+    Returns
+    -------
+    list of tensors of shape (n, hidden_size)
+        Derivatives of the input layer, then of each residual block.
+    """
+    z = torch.nn.functional.linear(x, weights.x_in, weights.b_in)
+    derivatives = [weights.phi_grad(z)]
+    h = weights.phi(z)
+    for weight, bias in weights.blocks:
+        z = torch.nn.functional.linear(h, weight, bias)
+        derivatives.append(weights.phi_grad(z))
+        h = weights.phi(z) + h
+    return derivatives
+
+
+class ReferenceProducts:
+    """Hidden-to-input products of the reference stimulus.
+
+    Attributes
+    ----------
+    derivatives : list of tensors of shape (hidden_size,)
+        phi'(z_k) of the reference stimulus.
+    inputs_to_block : list of tensors of shape (hidden_size, n_directions)
+        ``W_k A_ref^{k-1}`` for each residual block k.
+    product : tensor of shape (hidden_size, n_directions)
+        ``A_ref``, the reference's full product.
+    """
+
+    def __init__(self, weights, x_ref):
+        derivatives = activation_derivatives(weights, x_ref.unsqueeze(0))
+        self.derivatives = [d[0] for d in derivatives]
+        product = self.derivatives[0].unsqueeze(1) * weights.w_in
+        self.inputs_to_block = []
+        for (weight, _), derivative in zip(
+            weights.blocks, self.derivatives[1:]
+        ):
+            pushed = weight @ product
+            self.inputs_to_block.append(pushed)
+            product = product + derivative.unsqueeze(1) * pushed
+        self.product = product
+
+
+def hidden_deviation(weights, reference, x, out, work):
+    """Build ``Delta_i = A_i - A_ref`` for a chunk of stimuli.
+
+    Parameters
+    ----------
+    weights : ResidualWeights
+    reference : ReferenceProducts
+    x : tensor of shape (s, all_features)
+    out, work : tensor with at least H * s * n_directions elements
+        Buffers for the result and for the matrix products.
+
+    Returns
+    -------
+    tensor of shape (hidden_size, s, n_directions)
+        A view of ``out``.
+    """
+    n_hidden, n_dir = weights.hidden_size, weights.n_directions
+    s = x.shape[0]
+    shape = (n_hidden, s, n_dir)
+    delta = out.view(-1)[: n_hidden * s * n_dir].view(shape)
+    pushed = work.view(-1)[: n_hidden * s * n_dir].view(shape)
+    derivatives = activation_derivatives(weights, x)
+
+    # Delta^0 = (D_0 - D_0^ref) W_in, laid out as (H, s, n_directions).
+    switched = (derivatives[0] - reference.derivatives[0]).T.unsqueeze(2)
+    torch.mul(switched, weights.w_in.unsqueeze(1), out=delta)
+    for k, (weight, _) in enumerate(weights.blocks, start=1):
+        torch.matmul(
+            weight, delta.view(n_hidden, -1), out=pushed.view(n_hidden, -1)
+        )
+        pushed.mul_(derivatives[k].T.unsqueeze(2))
+        delta.add_(pushed)
+        switched = (derivatives[k] - reference.derivatives[k]).T.unsqueeze(2)
+        delta.addcmul_(switched, reference.inputs_to_block[k - 1].unsqueeze(1))
+    return delta
+
+
+def compute_fast(weights, inputs, store, plan):
+    """Fill ``store`` with the L1 deviations of a ``ResidualMLP``.
+
+    Parameters
+    ----------
+    weights : ResidualWeights
+    inputs : tensor of shape (n_stimuli, all_features)
+        In the compute dtype, on the compute device.
+    store : jne.jacobian.store.DeviationStore
+        Receives blocks of shape (stimulus_chunk, voxel_chunk).
+    plan : jne.jacobian.chunking.FastPlan
+    """
+    n_stimuli = inputs.shape[0]
+    n_hidden, n_dir = weights.hidden_size, weights.n_directions
+    s_max = plan.stimulus_chunk
+    chunks = [
+        slice(start, min(start + s_max, n_stimuli))
+        for start in range(0, n_stimuli, s_max)
+    ]
+    options = dict(dtype=inputs.dtype, device=inputs.device)
+    chunk_elements = n_hidden * s_max * n_dir
+    buffer = torch.empty(chunk_elements, **options)
+    work = torch.empty(chunk_elements, **options)
+    reference = ReferenceProducts(weights, inputs[0])
+
+    # Mean pass: sum Delta_i in float64 and keep the first chunks.
+    total = torch.zeros(
+        n_hidden, n_dir, dtype=torch.float64, device=inputs.device
+    )
+    cached = {}
+    for index, rows in enumerate(
+        progress(chunks, desc="JNE mean pass", unit="chunk")
+    ):
+        if buffer is None:
+            buffer = torch.empty(chunk_elements, **options)
+        delta = hidden_deviation(
+            weights, reference, inputs[rows], buffer, work
+        )
+        # Summing a chunk (a few dozen stimuli) in the compute dtype and
+        # the chunk sums in float64 is accurate and much faster than a
+        # float64 reduction over the middle axis.
+        total += delta.sum(dim=1)
+        if index < plan.cached_chunks:
+            cached[index] = delta
+            buffer = None
+    mean_total = total / n_stimuli
+    mean_delta = mean_total.to(inputs.dtype)
+    mean_product = (reference.product.double() + mean_total).to(inputs.dtype)
+    del total, mean_total
+
+    # Deviation pass: cached chunks first, so that their memory is freed
+    # before the others are built again.
+    order = sorted(range(len(chunks)), key=lambda i: i not in cached)
+    output = torch.empty(plan.voxel_chunk * s_max * n_dir, **options)
+    for index in progress(order, desc="JNE deviation pass", unit="chunk"):
+        rows = chunks[index]
+        if index in cached:
+            delta = cached.pop(index)
+        else:
+            if buffer is None:
+                buffer = torch.empty(chunk_elements, **options)
+            delta = hidden_deviation(
+                weights, reference, inputs[rows], buffer, work
+            )
+        delta.sub_(mean_delta.unsqueeze(1))
+        _write_voxel_blocks(
+            weights, delta, mean_product, rows, store, plan, output
+        )
+        del delta
+
+
+def _write_voxel_blocks(
+    weights, delta, mean_product, rows, store, plan, output
+):
+    """Turn centred products of one stimulus chunk into deviations."""
+    n_hidden, s, n_dir = delta.shape
+    n_voxels = weights.w_out.shape[0]
+    flat = delta.view(n_hidden, s * n_dir)
+    for start in range(0, n_voxels, plan.voxel_chunk):
+        columns = slice(start, min(start + plan.voxel_chunk, n_voxels))
+        w_block = weights.w_out[columns]
+        v = w_block.shape[0]
+        block = output[: v * s * n_dir].view(v, s * n_dir)
+        torch.matmul(w_block, flat, out=block)
+        block = block.view(v, s, n_dir)
+        deviation = torch.linalg.vector_norm(block, ord=1, dim=2)
+        # ||J_i||_1 from (J_i - Jbar) + Jbar, without a second product
+        # of the size of the block.
+        block.add_((w_block @ mean_product).unsqueeze(1))
+        jacobian_l1 = torch.linalg.vector_norm(block, ord=1, dim=2)
+        store.write(rows, columns, deviation.T.cpu().numpy())
+        l1_sums = jacobian_l1.sum(dim=1, dtype=torch.float64)
+        store.add_jacobian_l1(columns, l1_sums.cpu().numpy())

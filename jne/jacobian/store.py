@@ -1,0 +1,150 @@
+"""Where the engine puts L1 deviations, and how JNE and JNE-SS follow.
+
+The engines produce the L1 deviations ``d[i, m] = ||J_i[m] - Jbar[m]||_1``
+block by block. :class:`DeviationStore` keeps them in memory or in an
+HDF5 file, together with per-voxel float64 running sums. Once all blocks
+are in, :meth:`DeviationStore.finish` makes a second pass over the
+deviations, column block by column block, to write
+``JNESS[i, m] = (d[i, m] - mu[m])**2`` and ``JNE[m] = sqrt(mean_i
+JNESS[i, m])``. Centring on the exact mean before squaring avoids the
+cancellation of the one-pass ``E[d**2] - E[d]**2`` formula.
+
+HDF5 layout (written by :meth:`DeviationStore.create`):
+
+- ``deviation``: array of shape (n_stimuli, n_voxels), the L1 deviations,
+  in the compute dtype.
+- ``jne_ss``: array of shape (n_stimuli, n_voxels), JNE-SS, same dtype.
+
+Both are chunked as (stimulus block, voxel block) of the engine, so every
+block write fills whole HDF5 chunks.
+"""
+
+import logging
+
+import h5py
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Bytes of deviations read at once by the JNE-SS pass over an HDF5 file.
+FINISH_BLOCK_BYTES = 64 * 2**20
+# HDF5 chunks are kept below this many bytes (h5py's advice is <= 1 MiB).
+MAX_HDF5_CHUNK_BYTES = 2**20
+
+
+def hdf5_chunk_shape(
+    n_stimuli, n_voxels, stimulus_chunk, voxel_chunk, itemsize
+):
+    """Return an HDF5 chunk shape aligned with the engine's blocks."""
+    rows = max(1, min(n_stimuli, stimulus_chunk))
+    cols = max(1, min(n_voxels, voxel_chunk))
+    while rows * cols * itemsize > MAX_HDF5_CHUNK_BYTES and cols > 1:
+        cols = max(1, cols // 2)
+    while rows * cols * itemsize > MAX_HDF5_CHUNK_BYTES and rows > 1:
+        rows = max(1, rows // 2)
+    return rows, cols
+
+
+class DeviationStore:
+    """L1 deviations of shape (n_stimuli, n_voxels) and per-voxel sums.
+
+    Parameters
+    ----------
+    deviation, jne_ss : ndarray or h5py.Dataset of shape (n_stimuli, n_voxels)
+        Destinations. ``jne_ss`` is filled by :meth:`finish`.
+    scale : float, default=1.0
+        Factor applied to every written deviation and Jacobian norm (the
+        approximate mode uses it to extrapolate sampled features).
+    """
+
+    def __init__(self, deviation, jne_ss, scale=1.0):
+        self.deviation = deviation
+        self.jne_ss = jne_ss
+        self.n_stimuli, self.n_voxels = deviation.shape
+        self.scale = float(scale)
+        self.deviation_sum = np.zeros(self.n_voxels)
+        self.jacobian_l1_sum = np.zeros(self.n_voxels)
+        self.file = None
+
+    @classmethod
+    def in_memory(cls, n_stimuli, n_voxels, dtype, scale=1.0):
+        """Create a store backed by two numpy arrays."""
+        deviation = np.zeros((n_stimuli, n_voxels), dtype=dtype)
+        jne_ss = np.zeros((n_stimuli, n_voxels), dtype=dtype)
+        return cls(deviation, jne_ss, scale=scale)
+
+    @classmethod
+    def create(cls, path, n_stimuli, n_voxels, dtype, chunks, scale=1.0):
+        """Create a store backed by a new HDF5 file at ``path``.
+
+        The caller closes it with :meth:`close`. ``chunks`` is the HDF5
+        chunk shape, see :func:`hdf5_chunk_shape`.
+        """
+        handle = h5py.File(path, "w")
+        shape = (n_stimuli, n_voxels)
+        deviation = handle.create_dataset(
+            "deviation", shape=shape, dtype=dtype, chunks=chunks
+        )
+        jne_ss = handle.create_dataset(
+            "jne_ss", shape=shape, dtype=dtype, chunks=chunks
+        )
+        store = cls(deviation, jne_ss, scale=scale)
+        store.file = handle
+        return store
+
+    def write(self, rows, columns, block):
+        """Store deviations of a (stimulus, voxel) block.
+
+        Parameters
+        ----------
+        rows, columns : slice
+            Stimulus and voxel positions of the block.
+        block : ndarray of shape (n_rows, n_columns)
+        """
+        block = np.asarray(block, dtype=np.float64)
+        if self.scale != 1.0:
+            block = block * self.scale
+        # Sum the stored (rounded) values, so that the mean used by
+        # finish() is the mean of exactly what the file contains.
+        stored = block.astype(self.deviation.dtype, copy=False)
+        self.deviation[rows, columns] = stored
+        self.deviation_sum[columns] += stored.sum(axis=0, dtype=np.float64)
+
+    def add_jacobian_l1(self, columns, sums):
+        """Add sums over stimuli of ||J_i[m]||_1 for the voxels ``columns``."""
+        self.jacobian_l1_sum[columns] += np.asarray(sums) * self.scale
+
+    def finish(self):
+        """Write JNE-SS and return per-voxel statistics.
+
+        Returns
+        -------
+        jne : ndarray of shape (n_voxels,), float64
+        mean_jacobian_l1 : ndarray of shape (n_voxels,), float64
+            Mean over stimuli of ||J_i[m]||_1.
+        """
+        mean = self.deviation_sum / self.n_stimuli
+        jne = np.empty(self.n_voxels)
+        itemsize = np.dtype(self.deviation.dtype).itemsize
+        width = max(1, FINISH_BLOCK_BYTES // ((8 + itemsize) * self.n_stimuli))
+        if not isinstance(self.deviation, np.ndarray):
+            # Read whole HDF5 chunks only.
+            chunk_width = self.deviation.chunks[1]
+            width = max(chunk_width, width // chunk_width * chunk_width)
+        for start in range(0, self.n_voxels, width):
+            columns = slice(start, min(start + width, self.n_voxels))
+            block = np.asarray(self.deviation[:, columns], dtype=np.float64)
+            block -= mean[columns]
+            np.square(block, out=block)
+            self.jne_ss[:, columns] = block.astype(
+                self.jne_ss.dtype, copy=False
+            )
+            jne[columns] = np.sqrt(block.mean(axis=0))
+        mean_l1 = self.jacobian_l1_sum / self.n_stimuli
+        return jne, mean_l1
+
+    def close(self):
+        """Close the HDF5 file, if any."""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
