@@ -323,6 +323,8 @@ def _compute_into_store(run, scale, path, label):
     np_dtype = np.float32 if x.dtype == torch.float32 else np.float64
     plan = _plan(run)
     logger.info("JNE chunk plan: %s", plan)
+    # The JNE-SS pass runs after the engine, so it may use half the budget.
+    finish = max(1, run["budget"] // 2)
     common = dict(
         mode=label,
         dtype=str(x.dtype).removeprefix("torch."),
@@ -332,7 +334,9 @@ def _compute_into_store(run, scale, path, label):
         elapsed_s=0.0,
     )
     if path is None:
-        store = DeviationStore.in_memory(n_stimuli, n_voxels, np_dtype, scale)
+        store = DeviationStore.in_memory(
+            n_stimuli, n_voxels, np_dtype, scale=scale, block_bytes=finish
+        )
         _execute(run, plan, store)
         jne, mean_l1 = store.finish()
         return JNEResult(
@@ -350,7 +354,13 @@ def _compute_into_store(run, scale, path, label):
     )
     with atomic_path(path) as tmp:
         store = DeviationStore.create(
-            tmp, n_stimuli, n_voxels, np_dtype, chunks, scale
+            tmp,
+            n_stimuli,
+            n_voxels,
+            np_dtype,
+            chunks,
+            scale=scale,
+            block_bytes=finish,
         )
         try:
             _execute(run, plan, store)

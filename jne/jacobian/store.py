@@ -26,7 +26,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-# Bytes of deviations read at once by the JNE-SS pass over an HDF5 file.
+# Default bytes of float64 work arrays in the JNE-SS pass.
 FINISH_BLOCK_BYTES = 64 * 2**20
 # HDF5 chunks are kept below this many bytes (h5py's advice is <= 1 MiB).
 MAX_HDF5_CHUNK_BYTES = 2**20
@@ -55,26 +55,29 @@ class DeviationStore:
     scale : float, default=1.0
         Factor applied to every written deviation and Jacobian norm (the
         approximate mode uses it to extrapolate sampled features).
+    block_bytes : int, optional
+        Size of the work arrays of :meth:`finish`, in bytes.
     """
 
-    def __init__(self, deviation, jne_ss, scale=1.0):
+    def __init__(self, deviation, jne_ss, scale=1.0, block_bytes=None):
         self.deviation = deviation
         self.jne_ss = jne_ss
         self.n_stimuli, self.n_voxels = deviation.shape
         self.scale = float(scale)
+        self.block_bytes = block_bytes or FINISH_BLOCK_BYTES
         self.deviation_sum = np.zeros(self.n_voxels)
         self.jacobian_l1_sum = np.zeros(self.n_voxels)
         self.file = None
 
     @classmethod
-    def in_memory(cls, n_stimuli, n_voxels, dtype, scale=1.0):
+    def in_memory(cls, n_stimuli, n_voxels, dtype, **kwargs):
         """Create a store backed by two numpy arrays."""
         deviation = np.zeros((n_stimuli, n_voxels), dtype=dtype)
         jne_ss = np.zeros((n_stimuli, n_voxels), dtype=dtype)
-        return cls(deviation, jne_ss, scale=scale)
+        return cls(deviation, jne_ss, **kwargs)
 
     @classmethod
-    def create(cls, path, n_stimuli, n_voxels, dtype, chunks, scale=1.0):
+    def create(cls, path, n_stimuli, n_voxels, dtype, chunks, **kwargs):
         """Create a store backed by a new HDF5 file at ``path``.
 
         The caller closes it with :meth:`close`. ``chunks`` is the HDF5
@@ -88,7 +91,7 @@ class DeviationStore:
         jne_ss = handle.create_dataset(
             "jne_ss", shape=shape, dtype=dtype, chunks=chunks
         )
-        store = cls(deviation, jne_ss, scale=scale)
+        store = cls(deviation, jne_ss, **kwargs)
         store.file = handle
         return store
 
@@ -126,14 +129,19 @@ class DeviationStore:
         mean = self.deviation_sum / self.n_stimuli
         jne = np.empty(self.n_voxels)
         itemsize = np.dtype(self.deviation.dtype).itemsize
-        width = max(1, FINISH_BLOCK_BYTES // ((8 + itemsize) * self.n_stimuli))
+        # A float64 copy plus the read and written blocks in the stored
+        # dtype.
+        per_column = (8 + 2 * itemsize) * self.n_stimuli
+        width = max(1, self.block_bytes // per_column)
         if not isinstance(self.deviation, np.ndarray):
             # Read whole HDF5 chunks only.
             chunk_width = self.deviation.chunks[1]
             width = max(chunk_width, width // chunk_width * chunk_width)
         for start in range(0, self.n_voxels, width):
             columns = slice(start, min(start + width, self.n_voxels))
-            block = np.asarray(self.deviation[:, columns], dtype=np.float64)
+            # A copy: the in-place steps below must not touch the stored
+            # deviations, which a float64 numpy slice would share.
+            block = np.array(self.deviation[:, columns], dtype=np.float64)
             block -= mean[columns]
             np.square(block, out=block)
             self.jne_ss[:, columns] = block.astype(
