@@ -79,7 +79,6 @@ def test_generic_plan_shrinks_with_budget(direction):
             20_000,
             20_000,
             768,
-            768,
             activation_size=4096,
             itemsize=4,
             budget=budget_bytes(gb),
@@ -100,9 +99,7 @@ def test_tiny_budget_raises_config_error():
     with pytest.raises(ConfigError, match="max_memory_gb"):
         plan_fast(1000, 200_000, 768, 1024, 2, 4, budget_bytes(0.001))
     with pytest.raises(ConfigError, match="max_memory_gb"):
-        plan_generic(
-            "forward", 1000, 200_000, 200_000, 768, 768, 4096, 4, 10**5
-        )
+        plan_generic("forward", 1000, 200_000, 200_000, 768, 4096, 4, 10**5)
 
 
 @pytest.mark.parametrize("value", [0, -1, "two", float("nan")])

@@ -174,24 +174,26 @@ def test_model_with_float64_weights_runs_in_float32():
 def test_approximate_mode_reports_error(kind):
     torch.manual_seed(0)
     if kind == "residual":
-        model = ResidualMLP(64, 40, 32, 2, "gelu")
+        model = ResidualMLP(16, 40, 32, 2, "gelu")
     else:
-        model = nn.Sequential(nn.Linear(64, 32), nn.GELU(), nn.Linear(32, 40))
-    inputs = torch.randn(50, 64)
+        model = nn.Sequential(nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 40))
+    inputs = torch.randn(400, 16, generator=torch.Generator().manual_seed(1))
     exact = compute_jne(model, inputs)
 
     result = compute_jne(
         model,
         inputs,
         mode="approximate",
-        n_sampled_features=32,
+        n_sampled_stimuli=200,
         n_check_voxels=10,
     )
 
     info = result.approximation
     assert result.mode.startswith("approximate-")
-    assert info["n_sampled_features"] == 32
+    assert info["n_sampled_stimuli"] == 200
     assert info["n_checked"] == 10
+    assert result.jne_ss.shape == (200, 40)
+    assert len(np.unique(result.stimuli)) == 200
     checked = np.asarray(info["checked_voxels"])
     np.testing.assert_allclose(
         info["exact_jne"], exact.jne[checked], rtol=1e-4
@@ -200,17 +202,36 @@ def test_approximate_mode_reports_error(kind):
     assert info["max_relative_error"] == pytest.approx(
         error[checked].max(), rel=1e-3
     )
-    # Half the features: the estimate stays within a few tens of percent.
-    assert np.median(error) < 0.3
+    # Sampling error of a standard deviation from 200 of 400 stimuli is
+    # about 1 / sqrt(2 * 200) * sqrt(1 - 200 / 400), 3.5 %.
+    assert np.median(error) < 0.1
 
 
-def test_approximate_mode_with_all_features_is_exact():
+def test_approximate_deviations_are_exact_rows():
+    model = make_model("tanh", bias=True).double()
+    inputs = make_inputs(n_stimuli=60).double()
+    exact = compute_jne(model, inputs, dtype="float64")
+
+    result = compute_jne(
+        model, inputs, mode="approximate", dtype="float64", n_sampled_stimuli=9
+    )
+
+    rows = result.stimuli
+    np.testing.assert_allclose(
+        result.deviation, exact.deviation[rows], rtol=1e-10
+    )
+    # Unbiased variance of a sample drawn without replacement from 60.
+    expected = exact.deviation[rows].var(axis=0, ddof=1) * 59 / 60
+    np.testing.assert_allclose(result.jne, np.sqrt(expected), rtol=1e-10)
+
+
+def test_approximate_mode_with_all_stimuli_is_exact():
     model = make_model("relu")
     inputs = make_inputs()
 
     exact = compute_jne(model, inputs)
     result = compute_jne(
-        model, inputs, mode="approximate", n_sampled_features=8
+        model, inputs, mode="approximate", n_sampled_stimuli=31
     )
 
     assert result.mode == "fast"

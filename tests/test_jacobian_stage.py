@@ -125,7 +125,7 @@ def test_stage_approximate_mode_records_error(tmp_path):
         tmp_path / "jne.tsv",
         tmp_path / "jne_ss.h5",
         mode="approximate",
-        n_sampled_features=16,
+        n_sampled_stimuli=12,
         n_check_voxels=5,
         n_bootstrap=20,
     )
@@ -133,8 +133,15 @@ def test_stage_approximate_mode_records_error(tmp_path):
     assert summary["mode"] == "approximate-fast"
     with h5py.File(tmp_path / "jne_ss.h5", "r") as handle:
         stored = json.loads(handle.attrs["approximation"])
+        rows = handle["stimulus_index"][:]
+        assert handle["jne_ss"].shape == (12, 12)
+        assert list(handle["stimulus_id"].asstr()[:]) == [
+            f"s{i}" for i in rows
+        ]
+        assert list(handle["category"].asstr()[:]) == list(categories[rows])
+        assert handle["category_count"][:].sum() == 12
     assert stored["n_checked"] == 5
-    assert stored["n_sampled_features"] == 16
+    assert stored["n_sampled_stimuli"] == 12
 
 
 def test_stage_rejects_partial_categories(tmp_path, model_and_inputs):

@@ -91,7 +91,8 @@ def _plan(run):
 
     ``voxel_chunk`` sets the voxels per matrix product (fast), per
     ``vjp`` batch (reverse) or per mean-Jacobian block (forward).
-    ``feature_chunk`` sets the directions per ``jvp`` batch (forward).
+    ``feature_chunk`` sets the input directions per ``jvp`` batch
+    (forward).
 
     Returns
     -------
@@ -100,19 +101,18 @@ def _plan(run):
     x, model, chunks = run["x"], run["model"], run["chunks"]
     n_stimuli, n_features = x.shape
     n_voxels = len(run["voxels"])
-    directions = run["directions"]
-    n_dir = n_features if directions is None else len(directions)
     if run["path"] == "fast":
         return plan_fast(
             n_stimuli,
             n_voxels,
-            n_dir,
+            n_features,
             model.config["hidden_size"],
             model.config["n_blocks"],
             x.element_size(),
             run["budget"],
             stimulus_chunk=chunks["stimulus_chunk"],
             voxel_chunk=chunks["voxel_chunk"],
+            cache=run["sample"] is None,
         )
     forward = run["path"] == "forward"
     return plan_generic(
@@ -121,7 +121,6 @@ def _plan(run):
         n_voxels,
         run["n_outputs"],
         n_features,
-        n_dir,
         estimate_activation_size(model, run["function"], x),
         x.element_size(),
         run["budget"],
@@ -135,30 +134,21 @@ def _execute(run, plan, store):
     """Run the planned path, filling ``store``."""
     x = run["x"]
     voxels = torch.as_tensor(run["voxels"], device=x.device)
-    all_outputs = len(voxels) == run["n_outputs"]
-    directions = run["directions"]
+    selected = None if len(voxels) == run["n_outputs"] else voxels
+    sample = run["sample"]
+    if sample is not None:
+        sample = sample.to(x.device)
     if run["path"] == "fast":
-        weights = extract_weights(
-            run["model"],
-            x.dtype,
-            x.device,
-            None if all_outputs else voxels,
-            directions,
-        )
-        compute_fast(weights, x, store, plan)
+        weights = extract_weights(run["model"], x.dtype, x.device, selected)
+        compute_fast(weights, x, store, plan, sample)
     elif run["path"] == "forward":
-        if directions is None:
-            directions = torch.arange(x.shape[1])
         compute_generic_forward(
-            run["function"],
-            x,
-            None if all_outputs else voxels,
-            directions.to(x.device),
-            store,
-            plan,
+            run["function"], x, selected, store, plan, sample
         )
     else:
-        compute_generic_reverse(run["function"], x, voxels, store, plan)
+        compute_generic_reverse(
+            run["function"], x, voxels, store, plan, sample
+        )
 
 
 def _block_shape(plan):
@@ -187,7 +177,7 @@ def compute_jne(
     stimulus_chunk=None,
     voxel_chunk=None,
     feature_chunk=None,
-    n_sampled_features=64,
+    n_sampled_stimuli=100,
     n_check_voxels=64,
     seed=0,
 ):
@@ -206,9 +196,9 @@ def compute_jne(
     mode : {"auto", "fast", "forward", "reverse", "approximate"}
         ``"auto"`` takes ``"fast"`` for a ``ResidualMLP``, otherwise
         ``"forward"`` if n_features <= n_voxels and ``"reverse"`` if not.
-        ``"approximate"`` sums the L1 norm over ``n_sampled_features``
-        random input directions and reports its error on
-        ``n_check_voxels`` voxels computed exactly.
+        ``"approximate"`` computes deviations for ``n_sampled_stimuli``
+        random stimuli only (see ``jne.jacobian.approximate``) and reports
+        its error on ``n_check_voxels`` voxels computed exactly.
     max_memory_gb : float, default=2.0
         Budget of the working arrays in GB (10**9 bytes). Chunk sizes
         follow from it. Weights, inputs and outputs come on top.
@@ -223,12 +213,13 @@ def compute_jne(
     stimulus_chunk, voxel_chunk, feature_chunk : int, optional
         Fixed block sizes (see ``_plan``), for tests and tuning.
         Planned from ``max_memory_gb`` when None.
-    n_sampled_features : int, default=64
-        Input directions sampled in the approximate mode.
+    n_sampled_stimuli : int, default=100
+        Stimuli of the deviation pass in the approximate mode. With as
+        many as there are stimuli, the exact path runs.
     n_check_voxels : int, default=64
         Voxels computed exactly to measure the approximation error.
     seed : int, default=0
-        Seed of the feature and voxel samples of the approximate mode.
+        Seed of the stimulus and voxel samples of the approximate mode.
 
     Returns
     -------
@@ -255,28 +246,18 @@ def compute_jne(
         n_outputs = _model_outputs(model, function, x)
         voxel_index = as_voxels(voxels, n_outputs)
         path = _choose_mode(mode, model, n_features, len(voxel_index))
-        directions = None
-        scale = 1.0
-        if mode == "approximate":
-            if n_sampled_features >= n_features:
-                logger.info(
-                    "approximate JNE: %d sampled features cover all %d, so "
-                    "the exact path runs",
-                    n_sampled_features,
-                    n_features,
-                )
-                mode = path
-            else:
-                directions = approx.sample_features(
-                    n_features, n_sampled_features, seed
-                )
-                scale = n_features / len(directions)
-        label = path if mode != "approximate" else f"approximate-{path}"
-        chunks = dict(
-            stimulus_chunk=stimulus_chunk,
-            voxel_chunk=voxel_chunk,
-            feature_chunk=feature_chunk,
-        )
+        sample = None
+        label = path
+        if mode == "approximate" and n_sampled_stimuli >= n_stimuli:
+            logger.info(
+                "approximate JNE: %d sampled stimuli cover all %d, so the "
+                "exact path runs",
+                n_sampled_stimuli,
+                n_stimuli,
+            )
+        elif mode == "approximate":
+            sample = approx.sample_stimuli(n_stimuli, n_sampled_stimuli, seed)
+            label = f"approximate-{path}"
         logger.info(
             "JNE (%s path) on %d stimuli x %d voxels, %d features, %s on "
             "%s: started",
@@ -294,12 +275,16 @@ def compute_jne(
             path=path,
             n_outputs=n_outputs,
             voxels=voxel_index,
-            directions=directions,
-            chunks=chunks,
+            sample=sample,
+            chunks=dict(
+                stimulus_chunk=stimulus_chunk,
+                voxel_chunk=voxel_chunk,
+                feature_chunk=feature_chunk,
+            ),
             budget=budget,
         )
-        result = _compute_into_store(run, scale, jne_ss_path, label)
-        if directions is not None:
+        result = _compute_into_store(run, jne_ss_path, label)
+        if sample is not None:
             result.approximation = _check_approximation(
                 run, result, n_check_voxels, seed
             )
@@ -315,27 +300,36 @@ def compute_jne(
     return result
 
 
-def _compute_into_store(run, scale, path, label):
+def _compute_into_store(run, path, label):
     """Plan and run ``run``, in memory or into the HDF5 file ``path``."""
     x = run["x"]
-    n_stimuli = x.shape[0]
+    sample = run["sample"]
+    if sample is None:
+        stimuli = np.arange(x.shape[0])
+    else:
+        stimuli = sample.numpy()
     n_voxels = len(run["voxels"])
     np_dtype = np.float32 if x.dtype == torch.float32 else np.float64
     plan = _plan(run)
     logger.info("JNE chunk plan: %s", plan)
-    # The JNE-SS pass runs after the engine, so it may use half the budget.
-    finish = max(1, run["budget"] // 2)
+    options = dict(
+        # The JNE-SS pass runs after the engine, so it may use half the
+        # budget.
+        block_bytes=max(1, run["budget"] // 2),
+        population_size=None if sample is None else x.shape[0],
+    )
     common = dict(
         mode=label,
         dtype=str(x.dtype).removeprefix("torch."),
         device=str(x.device),
         voxels=run["voxels"],
+        stimuli=stimuli,
         plan=plan.as_dict(),
         elapsed_s=0.0,
     )
     if path is None:
         store = DeviationStore.in_memory(
-            n_stimuli, n_voxels, np_dtype, scale=scale, block_bytes=finish
+            len(stimuli), n_voxels, np_dtype, **options
         )
         _execute(run, plan, store)
         jne, mean_l1 = store.finish()
@@ -350,17 +344,14 @@ def _compute_into_store(run, scale, path, label):
 
     path = Path(path)
     chunks = hdf5_chunk_shape(
-        n_stimuli, n_voxels, *_block_shape(plan), np.dtype(np_dtype).itemsize
+        len(stimuli),
+        n_voxels,
+        *_block_shape(plan),
+        np.dtype(np_dtype).itemsize,
     )
     with atomic_path(path) as tmp:
         store = DeviationStore.create(
-            tmp,
-            n_stimuli,
-            n_voxels,
-            np_dtype,
-            chunks,
-            scale=scale,
-            block_bytes=finish,
+            tmp, len(stimuli), n_voxels, np_dtype, chunks, **options
         )
         try:
             _execute(run, plan, store)
@@ -371,6 +362,7 @@ def _compute_into_store(run, scale, path, label):
             handle.create_dataset("mean_jacobian_l1", data=mean_l1)
             handle.create_dataset("jne_normalised", data=normalised)
             handle.create_dataset("voxel", data=run["voxels"])
+            handle.create_dataset("stimulus_index", data=stimuli)
             handle.attrs["mode"] = label
             handle.attrs["dtype"] = common["dtype"]
             handle.attrs["device"] = common["device"]
@@ -393,15 +385,16 @@ def _compute_into_store(run, scale, path, label):
 def _check_approximation(run, result, n_check_voxels, seed):
     """Compute exact JNE on sampled voxels and summarise the error.
 
-    The check uses the closed-form path for a ``ResidualMLP`` and reverse
-    mode otherwise, both restricted to the checked voxels, so its cost
-    grows with ``n_check_voxels`` and not with the number of voxels.
+    The check runs the same path restricted to the checked voxels, with
+    reverse mode in place of forward mode, so for a dense output layer
+    its cost grows with ``n_check_voxels`` and not with the number of
+    voxels.
     """
     positions = approx.sample_voxels(len(run["voxels"]), n_check_voxels, seed)
     exact_run = dict(run)
     exact_run.update(
         voxels=run["voxels"][positions],
-        directions=None,
+        sample=None,
         path="fast" if run["path"] == "fast" else "reverse",
         chunks=dict(stimulus_chunk=None, voxel_chunk=None, feature_chunk=None),
     )
@@ -410,11 +403,11 @@ def _check_approximation(run, result, n_check_voxels, seed):
         len(positions),
         exact_run["path"],
     )
-    exact = _compute_into_store(exact_run, 1.0, None, exact_run["path"])
+    exact = _compute_into_store(exact_run, None, exact_run["path"])
     summary = approx.summarise_error(result.jne[positions], exact.jne)
     summary.update(
-        n_sampled_features=len(run["directions"]),
-        n_features=int(run["x"].shape[1]),
+        n_sampled_stimuli=len(run["sample"]),
+        n_stimuli=int(run["x"].shape[0]),
         checked_voxels=exact_run["voxels"].tolist(),
         exact_jne=exact.jne.tolist(),
         approximate_jne=result.jne[positions].tolist(),

@@ -1,18 +1,22 @@
-"""Approximate JNE from a random subset of input features.
+"""Approximate JNE from a random subset of stimuli.
 
-The L1 deviation ``d[i, m] = sum_d |J_i[m, d] - Jbar[m, d]|`` is a sum
-over all n_features input directions. The approximate mode sums over k
-directions drawn uniformly without replacement, the same k for every
-stimulus and voxel, and multiplies by ``n_features / k``. That makes
-each ``d[i, m]`` unbiased. JNE, a standard deviation over stimuli, is not
-unbiased: the sampling noise of ``d`` adds variance, and this adds to JNE
-unless the noise is shared by all stimuli. The cost of both the closed-form
-path and forward mode scales with k, so k = 64 of 768 features is about
-12 times cheaper.
+Most of the cost of exact JNE is the deviation pass: one L1 deviation
+``d[i, m]`` per stimulus and voxel, each a product over the hidden
+units. The mean Jacobian is cheaper, and on the closed-form path its
+cost does not depend on the number of voxels. The approximate mode
+therefore keeps the exact mean Jacobian of all N stimuli and computes
+``d[i, m]`` only for n stimuli drawn without replacement. Each of those
+deviations is exact. JNE is then estimated from them with the unbiased
+variance estimate for a sample without replacement (see
+``DeviationStore.finish``), so its error is sampling error, about
+``1 / sqrt(2 n)`` relative for roughly normal deviations (7 % for
+n = 100). The deviation pass costs n / N of the exact one.
 
-Because the error depends on the model and the data, every approximate
-run also computes exact JNE for a random sample of voxels and reports
-the relative error on them (:func:`summarise_error`).
+JNE-SS and the deviations are returned for the sampled stimuli only
+(``JNEResult.stimuli`` lists them). Because the error depends on the
+data, every approximate run also computes exact JNE for a random sample
+of voxels and reports the relative error on them
+(:func:`summarise_error`).
 """
 
 import numpy as np
@@ -21,32 +25,30 @@ import torch
 from jne.errors import ConfigError
 
 
-def sample_features(n_features, n_sampled, seed):
-    """Draw input directions for the approximate mode.
+def sample_stimuli(n_stimuli, n_sampled, seed):
+    """Draw the stimuli of the approximate deviation pass.
 
     Parameters
     ----------
-    n_features : int
+    n_stimuli : int
     n_sampled : int
-        Number of directions, 1 <= n_sampled < n_features.
+        Number of stimuli, 2 <= n_sampled < n_stimuli.
     seed : int
 
     Returns
     -------
     tensor of int of shape (n_sampled,)
-        Sorted direction indices.
+        Sorted stimulus indices.
     """
-    if int(n_sampled) != n_sampled or not 1 <= n_sampled < n_features:
+    if int(n_sampled) != n_sampled or not 2 <= n_sampled < n_stimuli:
         raise ConfigError(
-            f"Invalid jacobian.n_sampled_features {n_sampled!r}: expected an "
-            f"integer from 1 to {n_features - 1} (the model has "
-            f"{n_features} input features)."
+            f"Invalid jacobian.n_sampled_stimuli {n_sampled!r}: expected an "
+            f"integer from 2 to {n_stimuli - 1} (there are {n_stimuli} "
+            "stimuli)."
         )
     rng = np.random.default_rng(seed)
-    chosen = np.sort(
-        rng.choice(n_features, size=int(n_sampled), replace=False)
-    )
-    return torch.as_tensor(chosen, dtype=torch.long)
+    chosen = rng.choice(n_stimuli, size=int(n_sampled), replace=False)
+    return torch.as_tensor(np.sort(chosen), dtype=torch.long)
 
 
 def sample_voxels(n_voxels, n_check, seed):

@@ -153,9 +153,7 @@ def plan_fast(
     Parameters
     ----------
     n_stimuli, n_voxels, n_features, hidden_size, n_blocks : int
-        Problem shape. ``n_features`` is the number of input directions
-        actually differentiated (fewer than the model's inputs in the
-        approximate mode).
+        Problem shape.
     itemsize : int
         Bytes per element of the compute dtype (4 or 8).
     budget : int
@@ -219,7 +217,6 @@ def plan_generic(
     n_voxels,
     n_outputs,
     n_features,
-    n_directions,
     activation_size,
     itemsize,
     budget,
@@ -241,9 +238,6 @@ def plan_generic(
         returns all of them and every ``vjp`` cotangent has this width.
     n_features : int
         Width of the model input.
-    n_directions : int
-        Input directions differentiated (``n_features``, or fewer in the
-        approximate mode).
     activation_size : int
         Estimated elements of intermediate activations per stimulus.
     itemsize : int
@@ -270,10 +264,10 @@ def plan_generic(
         )
     safety = GENERIC_SAFETY_FACTOR
     # Mean Jacobian per voxel: reference rows, float64 sum, compute copy.
-    per_block_voxel = n_directions * (2 * itemsize + 8)
+    per_block_voxel = n_features * (2 * itemsize + 8)
     act = activation_size * itemsize * safety
     if direction == "forward":
-        n_inner = n_directions
+        n_inner = n_features
         # jvp output (all model outputs) and tangent activations.
         per_pair = (n_outputs * 2 + n_features) * itemsize + act
         # Primal activations, plus float64 sums of the deviation pass.

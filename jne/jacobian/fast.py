@@ -48,10 +48,7 @@ class ResidualWeights:
     Attributes
     ----------
     w_in : tensor of shape (hidden_size, n_features)
-        Input weights, restricted to the differentiated feature columns.
     b_in : tensor of shape (hidden_size,) or None
-    x_in : tensor of shape (hidden_size, all_features)
-        Full input weights, used for the forward pass.
     blocks : list of (tensor of shape (hidden_size, hidden_size), bias)
     w_out : tensor of shape (n_voxels, hidden_size)
         Output weights of the voxels whose JNE is computed.
@@ -61,7 +58,6 @@ class ResidualWeights:
 
     w_in: torch.Tensor
     b_in: torch.Tensor | None
-    x_in: torch.Tensor
     blocks: list
     w_out: torch.Tensor
     phi: object
@@ -73,14 +69,12 @@ class ResidualWeights:
         return self.w_in.shape[0]
 
     @property
-    def n_directions(self):
-        """Number of differentiated input directions."""
+    def n_features(self):
+        """Width D of the input."""
         return self.w_in.shape[1]
 
 
-def extract_weights(
-    model, dtype, device, voxel_index=None, feature_index=None
-):
+def extract_weights(model, dtype, device, voxel_index=None):
     """Copy the weights of a ``ResidualMLP`` for the closed-form path.
 
     Parameters
@@ -90,12 +84,11 @@ def extract_weights(
     device : torch.device
     voxel_index : tensor of int of shape (n_selected,), optional
         Output units to keep, all by default.
-    feature_index : tensor of int of shape (n_directions,), optional
-        Input directions to differentiate, all by default.
 
     Returns
     -------
     ResidualWeights
+        Tensors already in ``dtype`` on ``device`` are shared, not copied.
     """
 
     def convert(tensor):
@@ -103,10 +96,6 @@ def extract_weights(
             return None
         return tensor.detach().to(device=device, dtype=dtype)
 
-    x_in = convert(model.input_layer.weight)
-    w_in = x_in
-    if feature_index is not None:
-        w_in = x_in[:, feature_index.to(device)]
     w_out = convert(model.output_layer.weight)
     if voxel_index is not None:
         w_out = w_out[voxel_index.to(device)]
@@ -114,9 +103,8 @@ def extract_weights(
         (convert(block.weight), convert(block.bias)) for block in model.blocks
     ]
     return ResidualWeights(
-        w_in=w_in,
+        w_in=convert(model.input_layer.weight),
         b_in=convert(model.input_layer.bias),
-        x_in=x_in,
         blocks=blocks,
         w_out=w_out.contiguous(),
         phi=model.phi,
@@ -130,14 +118,14 @@ def activation_derivatives(weights, x):
     Parameters
     ----------
     weights : ResidualWeights
-    x : tensor of shape (n, all_features)
+    x : tensor of shape (n, n_features)
 
     Returns
     -------
     list of tensors of shape (n, hidden_size)
         Derivatives of the input layer, then of each residual block.
     """
-    z = torch.nn.functional.linear(x, weights.x_in, weights.b_in)
+    z = torch.nn.functional.linear(x, weights.w_in, weights.b_in)
     derivatives = [weights.phi_grad(z)]
     h = weights.phi(z)
     for weight, bias in weights.blocks:
@@ -154,9 +142,9 @@ class ReferenceProducts:
     ----------
     derivatives : list of tensors of shape (hidden_size,)
         phi'(z_k) of the reference stimulus.
-    inputs_to_block : list of tensors of shape (hidden_size, n_directions)
+    inputs_to_block : list of tensors of shape (hidden_size, n_features)
         ``W_k A_ref^{k-1}`` for each residual block k.
-    product : tensor of shape (hidden_size, n_directions)
+    product : tensor of shape (hidden_size, n_features)
         ``A_ref``, the reference's full product.
     """
 
@@ -181,23 +169,23 @@ def hidden_deviation(weights, reference, x, out, work):
     ----------
     weights : ResidualWeights
     reference : ReferenceProducts
-    x : tensor of shape (s, all_features)
-    out, work : tensor with at least H * s * n_directions elements
+    x : tensor of shape (s, n_features)
+    out, work : tensor with at least H * s * n_features elements
         Buffers for the result and for the matrix products.
 
     Returns
     -------
-    tensor of shape (hidden_size, s, n_directions)
+    tensor of shape (hidden_size, s, n_features)
         A view of ``out``.
     """
-    n_hidden, n_dir = weights.hidden_size, weights.n_directions
+    n_hidden, n_features = weights.hidden_size, weights.n_features
     s = x.shape[0]
-    shape = (n_hidden, s, n_dir)
-    delta = out.view(-1)[: n_hidden * s * n_dir].view(shape)
-    pushed = work.view(-1)[: n_hidden * s * n_dir].view(shape)
+    shape = (n_hidden, s, n_features)
+    delta = out.view(-1)[: n_hidden * s * n_features].view(shape)
+    pushed = work.view(-1)[: n_hidden * s * n_features].view(shape)
     derivatives = activation_derivatives(weights, x)
 
-    # Delta^0 = (D_0 - D_0^ref) W_in, laid out as (H, s, n_directions).
+    # Delta^0 = (D_0 - D_0^ref) W_in, laid out as (H, s, n_features).
     switched = (derivatives[0] - reference.derivatives[0]).T.unsqueeze(2)
     torch.mul(switched, weights.w_in.unsqueeze(1), out=delta)
     for k, (weight, _) in enumerate(weights.blocks, start=1):
@@ -211,34 +199,38 @@ def hidden_deviation(weights, reference, x, out, work):
     return delta
 
 
-def compute_fast(weights, inputs, store, plan):
+def compute_fast(weights, inputs, store, plan, sample=None):
     """Fill ``store`` with the L1 deviations of a ``ResidualMLP``.
 
     Parameters
     ----------
     weights : ResidualWeights
-    inputs : tensor of shape (n_stimuli, all_features)
+    inputs : tensor of shape (n_stimuli, n_features)
         In the compute dtype, on the compute device.
     store : jne.jacobian.store.DeviationStore
-        Receives blocks of shape (stimulus_chunk, voxel_chunk).
+        Receives blocks of shape (stimulus_chunk, voxel_chunk), one row
+        per stimulus of the deviation pass.
     plan : jne.jacobian.chunking.FastPlan
+    sample : tensor of int of shape (n_sampled,), optional
+        Stimuli of the deviation pass. The mean Jacobian always comes
+        from all stimuli. All stimuli by default.
     """
-    n_stimuli = inputs.shape[0]
-    n_hidden, n_dir = weights.hidden_size, weights.n_directions
+    n_hidden, n_features = weights.hidden_size, weights.n_features
     s_max = plan.stimulus_chunk
-    chunks = [
-        slice(start, min(start + s_max, n_stimuli))
-        for start in range(0, n_stimuli, s_max)
-    ]
     options = dict(dtype=inputs.dtype, device=inputs.device)
-    chunk_elements = n_hidden * s_max * n_dir
+    chunk_elements = n_hidden * s_max * n_features
     buffer = torch.empty(chunk_elements, **options)
     work = torch.empty(chunk_elements, **options)
     reference = ReferenceProducts(weights, inputs[0])
+    # Cached chunks are reused only when the deviation pass sees the same
+    # chunks as the mean pass.
+    n_cached = plan.cached_chunks if sample is None else 0
 
-    # Mean pass: sum Delta_i in float64 and keep the first chunks.
+    # Mean pass over all stimuli: sum Delta_i in float64 and keep the
+    # first chunks.
+    chunks = _chunks(inputs.shape[0], s_max)
     total = torch.zeros(
-        n_hidden, n_dir, dtype=torch.float64, device=inputs.device
+        n_hidden, n_features, dtype=torch.float64, device=inputs.device
     )
     cached = {}
     for index, rows in enumerate(
@@ -253,18 +245,20 @@ def compute_fast(weights, inputs, store, plan):
         # the chunk sums in float64 is accurate and much faster than a
         # float64 reduction over the middle axis.
         total += delta.sum(dim=1)
-        if index < plan.cached_chunks:
+        if index < n_cached:
             cached[index] = delta
             buffer = None
-    mean_total = total / n_stimuli
+    mean_total = total / inputs.shape[0]
     mean_delta = mean_total.to(inputs.dtype)
     mean_product = (reference.product.double() + mean_total).to(inputs.dtype)
     del total, mean_total
 
     # Deviation pass: cached chunks first, so that their memory is freed
     # before the others are built again.
+    deviation_inputs = inputs if sample is None else inputs[sample]
+    chunks = _chunks(deviation_inputs.shape[0], s_max)
     order = sorted(range(len(chunks)), key=lambda i: i not in cached)
-    output = torch.empty(plan.voxel_chunk * s_max * n_dir, **options)
+    output = torch.empty(plan.voxel_chunk * s_max * n_features, **options)
     for index in progress(order, desc="JNE deviation pass", unit="chunk"):
         rows = chunks[index]
         if index in cached:
@@ -273,7 +267,7 @@ def compute_fast(weights, inputs, store, plan):
             if buffer is None:
                 buffer = torch.empty(chunk_elements, **options)
             delta = hidden_deviation(
-                weights, reference, inputs[rows], buffer, work
+                weights, reference, deviation_inputs[rows], buffer, work
             )
         delta.sub_(mean_delta.unsqueeze(1))
         _write_voxel_blocks(
@@ -282,20 +276,24 @@ def compute_fast(weights, inputs, store, plan):
         del delta
 
 
+def _chunks(n, size):
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
 def _write_voxel_blocks(
     weights, delta, mean_product, rows, store, plan, output
 ):
     """Turn centred products of one stimulus chunk into deviations."""
-    n_hidden, s, n_dir = delta.shape
+    n_hidden, s, n_features = delta.shape
     n_voxels = weights.w_out.shape[0]
-    flat = delta.view(n_hidden, s * n_dir)
+    flat = delta.view(n_hidden, s * n_features)
     for start in range(0, n_voxels, plan.voxel_chunk):
         columns = slice(start, min(start + plan.voxel_chunk, n_voxels))
         w_block = weights.w_out[columns]
         v = w_block.shape[0]
-        block = output[: v * s * n_dir].view(v, s * n_dir)
+        block = output[: v * s * n_features].view(v, s * n_features)
         torch.matmul(w_block, flat, out=block)
-        block = block.view(v, s, n_dir)
+        block = block.view(v, s, n_features)
         deviation = torch.linalg.vector_norm(block, ord=1, dim=2)
         # ||J_i||_1 from (J_i - Jbar) + Jbar, without a second product
         # of the size of the block.

@@ -7,8 +7,8 @@ the same tangent on every row returns a column of every stimulus's
 Jacobian, and one ``vjp`` with a one-hot cotangent on every row returns a
 row of it.
 
-Forward mode (``jvp``) walks over chunks of stimuli and of feature
-directions. Each call returns ``J_i[:, d]`` for every output, an array of
+Forward mode (``jvp``) walks over chunks of stimuli and of input
+feature directions. Each call returns ``J_i[:, d]`` for every output, an array of
 shape (inner_chunk, stimulus_chunk, n_outputs). It costs about one model
 evaluation per feature direction, so it suits n_features < n_voxels.
 
@@ -125,7 +125,7 @@ def _reverse_block(pullback, s, n_outputs, columns, dtype, device):
 
 
 def compute_generic_forward(
-    function, inputs, voxel_index, directions, store, plan
+    function, inputs, voxel_index, store, plan, sample=None
 ):
     """Fill ``store`` using forward-mode differentiation.
 
@@ -137,16 +137,20 @@ def compute_generic_forward(
     voxel_index : tensor of int of shape (n_voxels,) or None
         Output columns whose JNE is computed, in store order. None means
         every output.
-    directions : tensor of int of shape (n_directions,)
-        Input directions summed in the L1 norm.
     store : jne.jacobian.store.DeviationStore
     plan : jne.jacobian.chunking.GenericPlan
+    sample : tensor of int of shape (n_sampled,), optional
+        Stimuli of the deviation pass. The mean Jacobian always comes
+        from all stimuli. All stimuli by default.
     """
-    n_stimuli = inputs.shape[0]
+    n_stimuli, n_features = inputs.shape
     n_voxels = store.n_voxels
-    n_dir = len(directions)
-    stimulus_chunks = _chunks(n_stimuli, plan.stimulus_chunk)
-    direction_chunks = _chunks(n_dir, plan.inner_chunk)
+    deviation_inputs = inputs if sample is None else inputs[sample]
+    mean_chunks = _chunks(n_stimuli, plan.stimulus_chunk)
+    deviation_chunks = _chunks(len(deviation_inputs), plan.stimulus_chunk)
+    directions = torch.arange(n_features, device=inputs.device)
+    direction_chunks = _chunks(n_features, plan.inner_chunk)
+    options = dict(dtype=inputs.dtype, device=inputs.device)
     f64 = dict(dtype=torch.float64, device=inputs.device)
     for block in _chunks(n_voxels, plan.voxel_block):
         width = block.stop - block.start
@@ -158,13 +162,12 @@ def compute_generic_forward(
             )
         else:
             columns = None
-        # Mean pass. reference and total have shape (width, n_dir).
-        reference = torch.empty(
-            width, n_dir, dtype=inputs.dtype, device=inputs.device
-        )
-        total = torch.zeros(width, n_dir, **f64)
+
+        # Mean pass. reference and total have shape (width, n_features).
+        reference = torch.empty(width, n_features, **options)
+        total = torch.zeros(width, n_features, **f64)
         for index, rows in enumerate(
-            progress(stimulus_chunks, desc="JNE mean pass", unit="chunk")
+            progress(mean_chunks, desc="JNE mean pass", unit="chunk")
         ):
             x = inputs[rows]
             for part in direction_chunks:
@@ -180,9 +183,9 @@ def compute_generic_forward(
 
         # Deviation pass: accumulate the L1 norm over direction chunks.
         for rows in progress(
-            stimulus_chunks, desc="JNE deviation pass", unit="chunk"
+            deviation_chunks, desc="JNE deviation pass", unit="chunk"
         ):
-            x = inputs[rows]
+            x = deviation_inputs[rows]
             deviation = torch.zeros(x.shape[0], width, **f64)
             jacobian_l1 = torch.zeros(width, **f64)
             for part in direction_chunks:
@@ -197,7 +200,9 @@ def compute_generic_forward(
             store.add_jacobian_l1(block, jacobian_l1.cpu().numpy())
 
 
-def compute_generic_reverse(function, inputs, voxel_index, store, plan):
+def compute_generic_reverse(
+    function, inputs, voxel_index, store, plan, sample=None
+):
     """Fill ``store`` using reverse-mode differentiation.
 
     Parameters
@@ -209,27 +214,30 @@ def compute_generic_reverse(function, inputs, voxel_index, store, plan):
         Output columns whose JNE is computed, in store order.
     store : jne.jacobian.store.DeviationStore
     plan : jne.jacobian.chunking.GenericPlan
+    sample : tensor of int of shape (n_sampled,), optional
+        Stimuli of the deviation pass, all by default.
     """
     n_stimuli, n_features = inputs.shape
     n_voxels = len(voxel_index)
-    stimulus_chunks = _chunks(n_stimuli, plan.stimulus_chunk)
+    deviation_inputs = inputs if sample is None else inputs[sample]
+    mean_chunks = _chunks(n_stimuli, plan.stimulus_chunk)
+    deviation_chunks = _chunks(len(deviation_inputs), plan.stimulus_chunk)
     options = dict(dtype=inputs.dtype, device=inputs.device)
     f64 = dict(dtype=torch.float64, device=inputs.device)
-    n_outputs = None
     for block in _chunks(n_voxels, plan.voxel_block):
         width = block.stop - block.start
+        block_columns = voxel_index[block]
         voxel_chunks = _chunks(width, plan.inner_chunk)
         reference = torch.empty(width, n_features, **options)
         total = torch.zeros(width, n_features, **f64)
         for index, rows in enumerate(
-            progress(stimulus_chunks, desc="JNE mean pass", unit="chunk")
+            progress(mean_chunks, desc="JNE mean pass", unit="chunk")
         ):
             output, pullback = torch.func.vjp(function, inputs[rows])
             s, n_outputs = output.shape
             for part in voxel_chunks:
-                columns = voxel_index[block][part]
                 jacobian = _reverse_block(
-                    pullback, s, n_outputs, columns, **options
+                    pullback, s, n_outputs, block_columns[part], **options
                 )
                 if index == 0:
                     reference[part] = jacobian[:, 0, :]
@@ -239,16 +247,15 @@ def compute_generic_reverse(function, inputs, voxel_index, store, plan):
         del reference, total
 
         for rows in progress(
-            stimulus_chunks, desc="JNE deviation pass", unit="chunk"
+            deviation_chunks, desc="JNE deviation pass", unit="chunk"
         ):
-            output, pullback = torch.func.vjp(function, inputs[rows])
-            s = output.shape[0]
+            output, pullback = torch.func.vjp(function, deviation_inputs[rows])
+            s, n_outputs = output.shape
             deviation = torch.empty(s, width, **options)
             jacobian_l1 = torch.empty(width, **f64)
             for part in voxel_chunks:
-                columns = voxel_index[block][part]
                 jacobian = _reverse_block(
-                    pullback, s, n_outputs, columns, **options
+                    pullback, s, n_outputs, block_columns[part], **options
                 )
                 norms = torch.linalg.vector_norm(jacobian, ord=1, dim=2)
                 jacobian_l1[part] = norms.sum(dim=1, dtype=torch.float64)

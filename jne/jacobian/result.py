@@ -13,10 +13,11 @@ class JNEResult:
     Attributes
     ----------
     jne : ndarray of shape (n_voxels,), float64
-    jne_ss : ndarray or h5py.Dataset of shape (n_stimuli, n_voxels)
-        In the compute dtype. An HDF5 dataset when ``jne_ss_path`` was
-        given, readable until :meth:`close`.
-    deviation : ndarray or h5py.Dataset of shape (n_stimuli, n_voxels)
+    jne_ss : ndarray or h5py.Dataset of shape (n_rows, n_voxels)
+        In the compute dtype, one row per stimulus in ``stimuli``. An
+        HDF5 dataset when ``jne_ss_path`` was given, readable until
+        :meth:`close`.
+    deviation : ndarray or h5py.Dataset of shape (n_rows, n_voxels)
         ``d[i, m] = ||J_i[m] - Jbar[m]||_1``, the input of bootstrap
         intervals.
     mean_jacobian_l1 : ndarray of shape (n_voxels,), float64
@@ -29,6 +30,9 @@ class JNEResult:
     dtype, device : str
     voxels : ndarray of int of shape (n_voxels,)
         Model output columns of the voxels, in column order.
+    stimuli : ndarray of int of shape (n_rows,)
+        Input rows of the stimuli in ``jne_ss`` and ``deviation``: all of
+        them, or the sampled ones in the approximate mode.
     plan : dict
         Chunk sizes used (see ``jne.jacobian.chunking``).
     elapsed_s : float
@@ -36,8 +40,8 @@ class JNEResult:
     path : Path or None
         HDF5 file of ``deviation`` and ``jne_ss``.
     approximation : dict or None
-        In the approximate mode: sampled features and the error against
-        exact JNE on checked voxels (see
+        In the approximate mode: the number of sampled stimuli and the
+        error against exact JNE on checked voxels (see
         ``jne.jacobian.approximate.summarise_error``).
     """
 
@@ -50,6 +54,7 @@ class JNEResult:
     dtype: str
     device: str
     voxels: np.ndarray
+    stimuli: np.ndarray
     plan: dict
     elapsed_s: float
     path: Path | None = None
@@ -58,7 +63,7 @@ class JNEResult:
 
     @property
     def n_stimuli(self):
-        """Number of stimuli (rows of ``jne_ss``)."""
+        """Number of stimuli with deviations (rows of ``jne_ss``)."""
         return self.deviation.shape[0]
 
     @property

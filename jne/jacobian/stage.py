@@ -7,11 +7,13 @@
     ``jne_ci_low``, ``jne_ci_high``.
 
 ``jne_ss.h5``:
-    ``deviation``, ``jne_ss``: arrays of shape (n_stimuli, n_voxels),
-    chunked, in the compute dtype.
+    ``deviation``, ``jne_ss``: arrays of shape (n_rows, n_voxels),
+    chunked, in the compute dtype. Rows are all stimuli, or in the
+    approximate mode the sampled ones.
     ``jne``, ``jne_normalised``, ``mean_jacobian_l1``: (n_voxels,).
     ``voxel``: (n_voxels,) model output column of each voxel.
-    ``stimulus_id``, ``category``: (n_stimuli,) strings.
+    ``stimulus_index``: (n_rows,) input row of each row.
+    ``stimulus_id``, ``category``: (n_rows,) strings.
     ``categories``: (n_categories,) sorted category names.
     ``category_count``: (n_categories,) stimuli per category.
     ``jne_ss_category``: (n_categories, n_voxels) mean JNE-SS per category.
@@ -88,7 +90,7 @@ def run_jacobian(
     n_bootstrap=1000,
     ci_level=0.95,
     seed=0,
-    n_sampled_features=64,
+    n_sampled_stimuli=100,
     n_check_voxels=64,
 ):
     """Compute JNE, bootstrap intervals and JNE-SS, and write them.
@@ -118,7 +120,7 @@ def run_jacobian(
         default.
     k_min, k_max : int, default=2, 30
         Range of cluster counts scanned by the silhouette score.
-    mode, max_memory_gb, dtype, device, n_sampled_features, n_check_voxels
+    mode, max_memory_gb, dtype, device, n_sampled_stimuli, n_check_voxels
         Passed to ``compute_jne``.
     n_bootstrap : int, default=1000
         Resamples of the stimuli for the intervals.
@@ -161,7 +163,7 @@ def run_jacobian(
             device=device,
             jne_ss_path=tmp_h5,
             voxels=voxels,
-            n_sampled_features=n_sampled_features,
+            n_sampled_stimuli=n_sampled_stimuli,
             n_check_voxels=n_check_voxels,
             seed=seed,
         )
@@ -173,9 +175,19 @@ def run_jacobian(
                 seed=seed,
                 roi=roi,
             )
-            names, means, counts = average_by_category(result.jne_ss, labels)
+            # Rows are all stimuli, or the sampled ones when approximate.
+            row_labels = labels[result.stimuli]
+            names, means, counts = average_by_category(
+                result.jne_ss, row_labels
+            )
         _add_stimulus_data(
-            tmp_h5, stimulus_ids, labels, names, counts, means, source
+            tmp_h5,
+            stimulus_ids[result.stimuli],
+            row_labels,
+            names,
+            counts,
+            means,
+            source,
         )
         with h5py.File(tmp_h5, "a") as handle:
             if silhouette is not None:

@@ -52,18 +52,21 @@ class DeviationStore:
     ----------
     deviation, jne_ss : ndarray or h5py.Dataset of shape (n_stimuli, n_voxels)
         Destinations. ``jne_ss`` is filled by :meth:`finish`.
-    scale : float, default=1.0
-        Factor applied to every written deviation and Jacobian norm (the
-        approximate mode uses it to extrapolate sampled features).
     block_bytes : int, optional
         Size of the work arrays of :meth:`finish`, in bytes.
+    population_size : int, optional
+        Number of stimuli the rows were sampled from, without replacement,
+        when they are a random subset. :meth:`finish` then estimates the
+        JNE of the whole population (see there).
     """
 
-    def __init__(self, deviation, jne_ss, scale=1.0, block_bytes=None):
+    def __init__(
+        self, deviation, jne_ss, block_bytes=None, population_size=None
+    ):
         self.deviation = deviation
         self.jne_ss = jne_ss
         self.n_stimuli, self.n_voxels = deviation.shape
-        self.scale = float(scale)
+        self.population_size = population_size
         self.block_bytes = block_bytes or FINISH_BLOCK_BYTES
         self.deviation_sum = np.zeros(self.n_voxels)
         self.jacobian_l1_sum = np.zeros(self.n_voxels)
@@ -105,8 +108,6 @@ class DeviationStore:
         block : ndarray of shape (n_rows, n_columns)
         """
         block = np.asarray(block, dtype=np.float64)
-        if self.scale != 1.0:
-            block = block * self.scale
         # Sum the stored (rounded) values, so that the mean used by
         # finish() is the mean of exactly what the file contains.
         stored = block.astype(self.deviation.dtype, copy=False)
@@ -115,16 +116,22 @@ class DeviationStore:
 
     def add_jacobian_l1(self, columns, sums):
         """Add sums over stimuli of ||J_i[m]||_1 for the voxels ``columns``."""
-        self.jacobian_l1_sum[columns] += np.asarray(sums) * self.scale
+        self.jacobian_l1_sum[columns] += np.asarray(sums)
 
     def finish(self):
         """Write JNE-SS and return per-voxel statistics.
+
+        With ``population_size`` N for n sampled rows, JNE**2 is the
+        unbiased estimate of the population variance over all N stimuli
+        from a sample without replacement: the sample variance with
+        ddof = 1 times (N - 1) / N. JNE-SS stays centred on the sample
+        mean.
 
         Returns
         -------
         jne : ndarray of shape (n_voxels,), float64
         mean_jacobian_l1 : ndarray of shape (n_voxels,), float64
-            Mean over stimuli of ||J_i[m]||_1.
+            Mean over the rows' stimuli of ||J_i[m]||_1.
         """
         mean = self.deviation_sum / self.n_stimuli
         jne = np.empty(self.n_voxels)
@@ -148,6 +155,10 @@ class DeviationStore:
                 self.jne_ss.dtype, copy=False
             )
             jne[columns] = np.sqrt(block.mean(axis=0))
+        population = self.population_size
+        if population is not None and population > self.n_stimuli > 1:
+            n = self.n_stimuli
+            jne *= np.sqrt(n / (n - 1) * (population - 1) / population)
         mean_l1 = self.jacobian_l1_sum / self.n_stimuli
         return jne, mean_l1
 
