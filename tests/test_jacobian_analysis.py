@@ -130,7 +130,7 @@ def test_cluster_stimuli_finds_separated_groups():
 def test_cluster_stimuli_invalid_range():
     features = np.random.default_rng(0).standard_normal((20, 4))
 
-    with pytest.raises(ConfigError, match="k range"):
+    with pytest.raises(ConfigError, match="jacobian.k_min"):
         cluster_stimuli(features, k_min=1, k_max=5)
     with pytest.raises(DataError, match="at least 4"):
         cluster_stimuli(features[:3])

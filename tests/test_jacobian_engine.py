@@ -254,3 +254,16 @@ def test_cuda_matches_cpu(mode):
     assert cuda.device.startswith("cuda")
     np.testing.assert_allclose(cuda.jne, cpu.jne, rtol=1e-5)
     np.testing.assert_allclose(cuda.jne_ss, cpu.jne_ss, rtol=1e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["fast", "forward", "reverse"])
+def test_passes_log_progress(caplog, mode):
+    model = make_model("relu")
+
+    with caplog.at_level("INFO", logger="jne.jacobian"):
+        compute_jne(model, make_inputs(), mode=mode, stimulus_chunk=10)
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert "JNE mean pass: 3 of 3 chunks" in "\n".join(messages)
+    assert "JNE deviation pass: 3 of 3 chunks" in "\n".join(messages)
+    assert any(message.endswith("s left") for message in messages)

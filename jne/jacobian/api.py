@@ -12,33 +12,22 @@ with J_i = df(x_i)/dx_i::
 same numbers without ever holding all Jacobians.
 """
 
-import json
 import logging
 import time
-from pathlib import Path
 
-import h5py
-import numpy as np
 import torch
 
-from jne._atomic import atomic_path
 from jne.errors import ConfigError, DataError
 from jne.jacobian import approximate as approx
-from jne.jacobian.chunking import (
-    FastPlan,
-    budget_bytes,
-    plan_fast,
-    plan_generic,
+from jne.jacobian.chunking import budget_bytes
+from jne.jacobian.engine import (
+    check_with_reverse_mode,
+    compute_into_store,
+    numpy_dtype,
+    summarise_check,
 )
-from jne.jacobian.fast import compute_fast, extract_weights
-from jne.jacobian.generic import (
-    compute_generic_forward,
-    compute_generic_reverse,
-    estimate_activation_size,
-    module_function,
-)
-from jne.jacobian.result import JNEResult
-from jne.jacobian.store import DeviationStore, hdf5_chunk_shape
+from jne.jacobian.generic import module_function
+from jne.jacobian.store import DeviationStore
 from jne.jacobian.validation import (
     as_inputs,
     as_voxels,
@@ -86,84 +75,6 @@ def _choose_mode(mode, model, n_features, n_voxels):
     return mode
 
 
-def _plan(run):
-    """Plan the path in ``run`` from its budget and fixed chunk sizes.
-
-    ``voxel_chunk`` sets the voxels per matrix product (fast), per
-    ``vjp`` batch (reverse) or per mean-Jacobian block (forward).
-    ``feature_chunk`` sets the input directions per ``jvp`` batch
-    (forward).
-
-    Returns
-    -------
-    FastPlan or GenericPlan
-    """
-    x, model, chunks = run["x"], run["model"], run["chunks"]
-    n_stimuli, n_features = x.shape
-    n_voxels = len(run["voxels"])
-    if run["path"] == "fast":
-        return plan_fast(
-            n_stimuli,
-            n_voxels,
-            n_features,
-            model.config["hidden_size"],
-            model.config["n_blocks"],
-            x.element_size(),
-            run["budget"],
-            stimulus_chunk=chunks["stimulus_chunk"],
-            voxel_chunk=chunks["voxel_chunk"],
-            cache=run["sample"] is None,
-        )
-    forward = run["path"] == "forward"
-    return plan_generic(
-        run["path"],
-        n_stimuli,
-        n_voxels,
-        run["n_outputs"],
-        n_features,
-        estimate_activation_size(model, run["function"], x),
-        x.element_size(),
-        run["budget"],
-        stimulus_chunk=chunks["stimulus_chunk"],
-        inner_chunk=chunks["feature_chunk" if forward else "voxel_chunk"],
-        voxel_block=chunks["voxel_chunk"] if forward else None,
-    )
-
-
-def _execute(run, plan, store):
-    """Run the planned path, filling ``store``."""
-    x = run["x"]
-    voxels = torch.as_tensor(run["voxels"], device=x.device)
-    selected = None if len(voxels) == run["n_outputs"] else voxels
-    sample = run["sample"]
-    if sample is not None:
-        sample = sample.to(x.device)
-    if run["path"] == "fast":
-        weights = extract_weights(run["model"], x.dtype, x.device, selected)
-        compute_fast(weights, x, store, plan, sample)
-    elif run["path"] == "forward":
-        compute_generic_forward(
-            run["function"], x, selected, store, plan, sample
-        )
-    else:
-        compute_generic_reverse(
-            run["function"], x, voxels, store, plan, sample
-        )
-
-
-def _block_shape(plan):
-    """Return the (stimuli, voxels) shape of the blocks a plan writes."""
-    if isinstance(plan, FastPlan):
-        return plan.stimulus_chunk, plan.voxel_chunk
-    return plan.stimulus_chunk, plan.voxel_block
-
-
-def _normalise(jne, mean_l1):
-    normalised = np.full_like(jne, np.nan)
-    np.divide(jne, mean_l1, out=normalised, where=mean_l1 > 0)
-    return normalised
-
-
 def compute_jne(
     model,
     inputs,
@@ -206,12 +117,12 @@ def compute_jne(
     device : str or torch.device, default="cpu"
     jne_ss_path : str or Path, optional
         HDF5 file for ``deviation`` and ``jne_ss``, written atomically in
-        chunks. The result then holds open datasets instead of arrays.
+        chunks. The result then contains open datasets instead of arrays.
     voxels : array of int or bool, optional
         Sorted output columns (or a mask of length n_outputs) whose JNE is
         computed. All outputs by default.
     stimulus_chunk, voxel_chunk, feature_chunk : int, optional
-        Fixed block sizes (see ``_plan``), for tests and tuning.
+        Fixed block sizes (see ``jne.jacobian.engine.plan_run``), for tests and tuning.
         Planned from ``max_memory_gb`` when None.
     n_sampled_stimuli : int, default=100
         Stimuli of the deviation pass in the approximate mode. With as
@@ -283,10 +194,26 @@ def compute_jne(
             ),
             budget=budget,
         )
-        result = _compute_into_store(run, jne_ss_path, label)
+        check_positions = None
         if sample is not None:
-            result.approximation = _check_approximation(
-                run, result, n_check_voxels, seed
+            check_positions = approx.sample_voxels(
+                len(voxel_index), n_check_voxels, seed
+            )
+        if sample is not None and path == "fast":
+            # The closed-form path checks its estimate in the same run.
+            check_store = DeviationStore.in_memory(
+                n_stimuli, len(check_positions), numpy_dtype(x.dtype)
+            )
+            run["check"] = (torch.as_tensor(check_positions), check_store)
+        result = compute_into_store(run, jne_ss_path, label)
+        if sample is not None and path == "fast":
+            exact_jne, _ = check_store.finish()
+            result.approximation = summarise_check(
+                run, result, check_positions, exact_jne
+            )
+        elif sample is not None:
+            result.approximation = check_with_reverse_mode(
+                run, result, check_positions
             )
     finally:
         model.train(was_training)
@@ -298,128 +225,3 @@ def compute_jne(
         f", JNE-SS written to {result.path}" if result.path else "",
     )
     return result
-
-
-def _compute_into_store(run, path, label):
-    """Plan and run ``run``, in memory or into the HDF5 file ``path``."""
-    x = run["x"]
-    sample = run["sample"]
-    if sample is None:
-        stimuli = np.arange(x.shape[0])
-    else:
-        stimuli = sample.numpy()
-    n_voxels = len(run["voxels"])
-    np_dtype = np.float32 if x.dtype == torch.float32 else np.float64
-    plan = _plan(run)
-    logger.info("JNE chunk plan: %s", plan)
-    options = dict(
-        # The JNE-SS pass runs after the engine, so it may use half the
-        # budget.
-        block_bytes=max(1, run["budget"] // 2),
-        population_size=None if sample is None else x.shape[0],
-    )
-    common = dict(
-        mode=label,
-        dtype=str(x.dtype).removeprefix("torch."),
-        device=str(x.device),
-        voxels=run["voxels"],
-        stimuli=stimuli,
-        plan=plan.as_dict(),
-        elapsed_s=0.0,
-    )
-    if path is None:
-        store = DeviationStore.in_memory(
-            len(stimuli), n_voxels, np_dtype, **options
-        )
-        _execute(run, plan, store)
-        jne, mean_l1 = store.finish()
-        return JNEResult(
-            jne=jne,
-            jne_ss=store.jne_ss,
-            deviation=store.deviation,
-            mean_jacobian_l1=mean_l1,
-            jne_normalised=_normalise(jne, mean_l1),
-            **common,
-        )
-
-    path = Path(path)
-    chunks = hdf5_chunk_shape(
-        len(stimuli),
-        n_voxels,
-        *_block_shape(plan),
-        np.dtype(np_dtype).itemsize,
-    )
-    with atomic_path(path) as tmp:
-        store = DeviationStore.create(
-            tmp, len(stimuli), n_voxels, np_dtype, chunks, **options
-        )
-        try:
-            _execute(run, plan, store)
-            jne, mean_l1 = store.finish()
-            normalised = _normalise(jne, mean_l1)
-            handle = store.file
-            handle.create_dataset("jne", data=jne)
-            handle.create_dataset("mean_jacobian_l1", data=mean_l1)
-            handle.create_dataset("jne_normalised", data=normalised)
-            handle.create_dataset("voxel", data=run["voxels"])
-            handle.create_dataset("stimulus_index", data=stimuli)
-            handle.attrs["mode"] = label
-            handle.attrs["dtype"] = common["dtype"]
-            handle.attrs["device"] = common["device"]
-            handle.attrs["plan"] = json.dumps(common["plan"])
-        finally:
-            store.close()
-    handle = h5py.File(path, "r")
-    return JNEResult(
-        jne=jne,
-        jne_ss=handle["jne_ss"],
-        deviation=handle["deviation"],
-        mean_jacobian_l1=mean_l1,
-        jne_normalised=normalised,
-        path=path,
-        file=handle,
-        **common,
-    )
-
-
-def _check_approximation(run, result, n_check_voxels, seed):
-    """Compute exact JNE on sampled voxels and summarise the error.
-
-    The check runs the same path restricted to the checked voxels, with
-    reverse mode in place of forward mode, so for a dense output layer
-    its cost grows with ``n_check_voxels`` and not with the number of
-    voxels.
-    """
-    positions = approx.sample_voxels(len(run["voxels"]), n_check_voxels, seed)
-    exact_run = dict(run)
-    exact_run.update(
-        voxels=run["voxels"][positions],
-        sample=None,
-        path="fast" if run["path"] == "fast" else "reverse",
-        chunks=dict(stimulus_chunk=None, voxel_chunk=None, feature_chunk=None),
-    )
-    logger.info(
-        "approximate JNE: checking %d voxels exactly (%s path)",
-        len(positions),
-        exact_run["path"],
-    )
-    exact = _compute_into_store(exact_run, None, exact_run["path"])
-    summary = approx.summarise_error(result.jne[positions], exact.jne)
-    summary.update(
-        n_sampled_stimuli=len(run["sample"]),
-        n_stimuli=int(run["x"].shape[0]),
-        checked_voxels=exact_run["voxels"].tolist(),
-        exact_jne=exact.jne.tolist(),
-        approximate_jne=result.jne[positions].tolist(),
-    )
-    logger.info(
-        "approximate JNE: median relative error %.3g, 90th percentile "
-        "%.3g, max %.3g, mean bias %+.3g, r = %.3f on %d voxels",
-        summary["median_relative_error"],
-        summary["p90_relative_error"],
-        summary["max_relative_error"],
-        summary["mean_relative_bias"],
-        summary["correlation"],
-        summary["n_checked"],
-    )
-    return summary

@@ -86,8 +86,9 @@ def cluster_stimuli(
     k_max = min(int(k_max), n_stimuli - 1)
     if int(k_min) < 2 or int(k_min) > k_max:
         raise ConfigError(
-            f"Invalid jacobian.categories k range {k_min}..{k_max}: need "
-            f"2 <= k_min <= k_max < n_stimuli ({n_stimuli})."
+            f"Invalid cluster range jacobian.k_min={k_min}, "
+            f"jacobian.k_max={k_max}: need 2 <= k_min <= k_max < "
+            f"n_stimuli ({n_stimuli})."
         )
     start = time.perf_counter()
     perplexity = min(float(perplexity), (n_stimuli - 1) / 3)

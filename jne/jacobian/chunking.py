@@ -1,6 +1,6 @@
 """Chunk sizes that keep the JNE engine inside a memory budget.
 
-The engine never holds the (n_stimuli, n_voxels, n_features) Jacobian
+The engine never stores the (n_stimuli, n_voxels, n_features) Jacobian
 tensor. It walks over blocks of stimuli and voxels (or feature directions)
 and keeps one block of Jacobians at a time. The planners here turn the
 budget ``max_memory_gb`` into block sizes from closed-form byte counts of
@@ -28,7 +28,7 @@ TARGET_GEMM_COLUMNS = 16384
 TARGET_VOXEL_CHUNK = 1024
 TARGET_INNER_CHUNK = 64
 
-# The generic path only knows the sizes of module outputs (see
+# The generic path can only measure the sizes of module outputs (see
 # ``estimate_activation_size``), so it plans with this safety factor for
 # autograd's temporaries.
 GENERIC_SAFETY_FACTOR = 3
@@ -172,13 +172,15 @@ def plan_fast(
     ConfigError
         If even one stimulus and one voxel per block exceed ``budget``.
     """
-    hd = hidden_size * n_features * itemsize
+    matrix_bytes = hidden_size * n_features * itemsize
     # Reference products (n_blocks + 2 arrays of shape (hidden_size,
     # n_features)) and the float64 sum of the mean pass.
-    fixed = (n_blocks + 2) * hd + hidden_size * n_features * 8
+    fixed = (n_blocks + 2) * matrix_bytes + hidden_size * n_features * 8
     # Per stimulus: the products and the matmul output they are updated
     # from, plus pre-activations and derivatives of every layer.
-    per_stimulus = 2 * hd + 4 * (n_blocks + 1) * hidden_size * itemsize
+    per_stimulus = (
+        2 * matrix_bytes + 4 * (n_blocks + 1) * hidden_size * itemsize
+    )
 
     def per_voxel(s):
         # Output block, mean Jacobian rows and the two norm results.
@@ -205,9 +207,9 @@ def plan_fast(
     n_chunks = math.ceil(n_stimuli / s)
     cached = 0
     if cache and n_chunks > 1:
-        chunk_bytes = s * hd
+        chunk_bytes = s * matrix_bytes
         cached = min(n_chunks, int((budget - working) // chunk_bytes))
-    estimated = working + cached * s * hd
+    estimated = working + cached * s * matrix_bytes
     return FastPlan(s, v, cached, int(estimated))
 
 
@@ -232,7 +234,7 @@ def plan_generic(
     direction : {"forward", "reverse"}
     n_stimuli : int
     n_voxels : int
-        Voxels whose JNE is wanted.
+        Voxels whose JNE is requested.
     n_outputs : int
         Width of the model output (at least ``n_voxels``). Every ``jvp``
         returns all of them and every ``vjp`` cotangent has this width.
@@ -265,22 +267,23 @@ def plan_generic(
     safety = GENERIC_SAFETY_FACTOR
     # Mean Jacobian per voxel: reference rows, float64 sum, compute copy.
     per_block_voxel = n_features * (2 * itemsize + 8)
-    act = activation_size * itemsize * safety
+    activation_bytes = activation_size * itemsize * safety
     if direction == "forward":
         n_inner = n_features
         # jvp output (all model outputs) and tangent activations.
-        per_pair = (n_outputs * 2 + n_features) * itemsize + act
-        # Primal activations, plus float64 sums of the deviation pass.
-        per_stimulus_fixed = act
+        per_pair = (n_outputs * 2 + n_features) * itemsize + activation_bytes
+        # Primal activations.
+        per_stimulus_fixed = activation_bytes
 
         def per_stimulus_block(block):
+            # float64 sums of the deviation pass over direction chunks.
             return block * 8
 
     else:
         n_inner = n_voxels
         # Cotangent (all outputs), backward activations, Jacobian rows.
-        per_pair = (n_outputs + n_features * 2) * itemsize + act
-        per_stimulus_fixed = act
+        per_pair = (n_outputs + n_features * 2) * itemsize + activation_bytes
+        per_stimulus_fixed = activation_bytes
 
         def per_stimulus_block(block):
             return 0

@@ -26,16 +26,19 @@ its mean and every deviation are exactly 0 in floating point, whatever
 the matrix-product kernels do. Deviations are ``W_out (Delta_i -
 mean_k Delta_k)``, which equals ``J_i - Jbar``.
 
-Two passes. The mean pass builds every ``Delta_i`` and sums them in
-float64. The deviation pass needs them again: chunks that fit in the
-budget are kept from the mean pass, the others are built again.
+Two passes. The mean pass builds every ``Delta_i`` and sums them, within
+a chunk in the compute dtype and across chunks in float64. The deviation
+pass needs them again: chunks that fit in the budget are kept from the
+mean pass, the others are built again.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
+from jne.jacobian.progress_log import LoopLog
 from jne.log import progress
 
 logger = logging.getLogger(__name__)
@@ -199,7 +202,7 @@ def hidden_deviation(weights, reference, x, out, work):
     return delta
 
 
-def compute_fast(weights, inputs, store, plan, sample=None):
+def compute_fast(weights, inputs, store, plan, sample=None, check=None):
     """Fill ``store`` with the L1 deviations of a ``ResidualMLP``.
 
     Parameters
@@ -212,8 +215,13 @@ def compute_fast(weights, inputs, store, plan, sample=None):
         per stimulus of the deviation pass.
     plan : jne.jacobian.chunking.FastPlan
     sample : tensor of int of shape (n_sampled,), optional
-        Stimuli of the deviation pass. The mean Jacobian always comes
-        from all stimuli. All stimuli by default.
+        Sorted stimuli of the deviation pass. The mean Jacobian always
+        comes from all stimuli. All stimuli by default.
+    check : (tensor of int of shape (n_check,), DeviationStore), optional
+        With ``sample``: voxels (rows of ``weights.w_out``) whose exact
+        deviations for all stimuli go to the second store, to measure the
+        error of the sampled estimate. Their products are built anyway,
+        so the check costs only the check voxels' output products.
     """
     n_hidden, n_features = weights.hidden_size, weights.n_features
     s_max = plan.stimulus_chunk
@@ -222,17 +230,18 @@ def compute_fast(weights, inputs, store, plan, sample=None):
     buffer = torch.empty(chunk_elements, **options)
     work = torch.empty(chunk_elements, **options)
     reference = ReferenceProducts(weights, inputs[0])
-    # Cached chunks are reused only when the deviation pass sees the same
-    # chunks as the mean pass.
-    n_cached = plan.cached_chunks if sample is None else 0
+    # The deviation pass visits the same chunks as the mean pass, so that
+    # cached chunks can be reused, unless it only needs sampled stimuli.
+    all_chunks = sample is None or check is not None
+    n_cached = plan.cached_chunks if all_chunks else 0
 
-    # Mean pass over all stimuli: sum Delta_i in float64 and keep the
-    # first chunks.
+    # Mean pass over all stimuli: sum Delta_i and keep the first chunks.
     chunks = _chunks(inputs.shape[0], s_max)
     total = torch.zeros(
         n_hidden, n_features, dtype=torch.float64, device=inputs.device
     )
     cached = {}
+    mean_log = LoopLog(logger, "JNE mean pass", len(chunks))
     for index, rows in enumerate(
         progress(chunks, desc="JNE mean pass", unit="chunk")
     ):
@@ -248,6 +257,7 @@ def compute_fast(weights, inputs, store, plan, sample=None):
         if index < n_cached:
             cached[index] = delta
             buffer = None
+        mean_log.advance()
     mean_total = total / inputs.shape[0]
     mean_delta = mean_total.to(inputs.dtype)
     mean_product = (reference.product.double() + mean_total).to(inputs.dtype)
@@ -255,10 +265,15 @@ def compute_fast(weights, inputs, store, plan, sample=None):
 
     # Deviation pass: cached chunks first, so that their memory is freed
     # before the others are built again.
-    deviation_inputs = inputs if sample is None else inputs[sample]
-    chunks = _chunks(deviation_inputs.shape[0], s_max)
+    if all_chunks:
+        deviation_inputs = inputs
+    else:
+        deviation_inputs = inputs[sample]
+        chunks = _chunks(len(sample), s_max)
+    targets = _chunk_targets(chunks, sample, check, weights, store)
     order = sorted(range(len(chunks)), key=lambda i: i not in cached)
     output = torch.empty(plan.voxel_chunk * s_max * n_features, **options)
+    deviation_log = LoopLog(logger, "JNE deviation pass", len(chunks))
     for index in progress(order, desc="JNE deviation pass", unit="chunk"):
         rows = chunks[index]
         if index in cached:
@@ -270,10 +285,47 @@ def compute_fast(weights, inputs, store, plan, sample=None):
                 weights, reference, deviation_inputs[rows], buffer, work
             )
         delta.sub_(mean_delta.unsqueeze(1))
-        _write_voxel_blocks(
-            weights, delta, mean_product, rows, store, plan, output
-        )
+        for target_weights, local, store_rows, target in targets[index]:
+            selected = delta if local is None else delta[:, local]
+            _write_voxel_blocks(
+                target_weights,
+                selected,
+                mean_product,
+                store_rows,
+                target,
+                plan,
+                output,
+            )
+            del selected
         del delta
+        deviation_log.advance()
+
+
+def _chunk_targets(chunks, sample, check, weights, store):
+    """List, per chunk, where its deviations go.
+
+    Returns
+    -------
+    list of lists of (weights, local, store_rows, store)
+        ``local`` selects stimuli within the chunk (None for all) and
+        ``store_rows`` is their row slice in ``store``.
+    """
+    if sample is None or check is None:
+        return [[(weights, None, rows, store)] for rows in chunks]
+    check_voxels, check_store = check
+    check_weights = replace(weights, w_out=weights.w_out[check_voxels])
+    sample = sample.cpu().numpy()
+    targets = []
+    for rows in chunks:
+        chunk_targets = [(check_weights, None, rows, check_store)]
+        first = int(np.searchsorted(sample, rows.start))
+        last = int(np.searchsorted(sample, rows.stop))
+        if last > first:
+            local = torch.as_tensor(sample[first:last] - rows.start)
+            local = local.to(weights.w_out.device)
+            chunk_targets.append((weights, local, slice(first, last), store))
+        targets.append(chunk_targets)
+    return targets
 
 
 def _chunks(n, size):

@@ -35,6 +35,7 @@ import logging
 
 import torch
 
+from jne.jacobian.progress_log import LoopLog
 from jne.log import progress
 
 logger = logging.getLogger(__name__)
@@ -166,6 +167,7 @@ def compute_generic_forward(
         # Mean pass. reference and total have shape (width, n_features).
         reference = torch.empty(width, n_features, **options)
         total = torch.zeros(width, n_features, **f64)
+        mean_log = LoopLog(logger, "JNE mean pass", len(mean_chunks))
         for index, rows in enumerate(
             progress(mean_chunks, desc="JNE mean pass", unit="chunk")
         ):
@@ -178,10 +180,14 @@ def compute_generic_forward(
                     reference[:, part] = jacobian[:, 0, :].T
                 jacobian -= reference[:, part].T.unsqueeze(1)
                 total[:, part] += jacobian.sum(dim=1, dtype=torch.float64).T
+            mean_log.advance()
         mean = (reference.double() + total / n_stimuli).to(inputs.dtype)
         del reference, total
 
         # Deviation pass: accumulate the L1 norm over direction chunks.
+        deviation_log = LoopLog(
+            logger, "JNE deviation pass", len(deviation_chunks)
+        )
         for rows in progress(
             deviation_chunks, desc="JNE deviation pass", unit="chunk"
         ):
@@ -198,6 +204,7 @@ def compute_generic_forward(
                 deviation += torch.linalg.vector_norm(jacobian, ord=1, dim=0)
             store.write(rows, block, deviation.cpu().numpy())
             store.add_jacobian_l1(block, jacobian_l1.cpu().numpy())
+            deviation_log.advance()
 
 
 def compute_generic_reverse(
@@ -230,6 +237,7 @@ def compute_generic_reverse(
         voxel_chunks = _chunks(width, plan.inner_chunk)
         reference = torch.empty(width, n_features, **options)
         total = torch.zeros(width, n_features, **f64)
+        mean_log = LoopLog(logger, "JNE mean pass", len(mean_chunks))
         for index, rows in enumerate(
             progress(mean_chunks, desc="JNE mean pass", unit="chunk")
         ):
@@ -243,9 +251,13 @@ def compute_generic_reverse(
                     reference[part] = jacobian[:, 0, :]
                 jacobian -= reference[part].unsqueeze(1)
                 total[part] += jacobian.sum(dim=1, dtype=torch.float64)
+            mean_log.advance()
         mean = (reference.double() + total / n_stimuli).to(inputs.dtype)
         del reference, total
 
+        deviation_log = LoopLog(
+            logger, "JNE deviation pass", len(deviation_chunks)
+        )
         for rows in progress(
             deviation_chunks, desc="JNE deviation pass", unit="chunk"
         ):
@@ -265,3 +277,4 @@ def compute_generic_reverse(
                 ).T
             store.write(rows, block, deviation.cpu().numpy())
             store.add_jacobian_l1(block, jacobian_l1.cpu().numpy())
+            deviation_log.advance()

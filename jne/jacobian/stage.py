@@ -213,7 +213,7 @@ def run_jacobian(
     elapsed = time.perf_counter() - start
     logger.info(
         "jacobian stage: %d voxels, %d stimuli, %d categories (%s) in "
-        "%.1f s; wrote %s and %s",
+        "%.1f s, wrote %s and %s",
         result.n_voxels,
         n_stimuli,
         len(names),

@@ -1,4 +1,4 @@
-"""Where the engine puts L1 deviations, and how JNE and JNE-SS follow.
+"""Storage of the L1 deviations, and JNE and JNE-SS computed from them.
 
 The engines produce the L1 deviations ``d[i, m] = ||J_i[m] - Jbar[m]||_1``
 block by block. :class:`DeviationStore` keeps them in memory or in an
@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 # Default bytes of float64 work arrays in the JNE-SS pass.
 FINISH_BLOCK_BYTES = 64 * 2**20
-# HDF5 chunks are kept below this many bytes (h5py's advice is <= 1 MiB).
+# Maximum bytes of an HDF5 chunk, so that one chunk fits in h5py's default
+# chunk cache of 1 MiB per dataset.
 MAX_HDF5_CHUNK_BYTES = 2**20
 
 
