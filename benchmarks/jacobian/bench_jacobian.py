@@ -43,6 +43,7 @@ import os
 import platform
 import re
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -329,8 +330,14 @@ def run_monitored(command, time_limit, log_path):
         while child.poll() is None:
             peak = max(peak, _status_bytes(child.pid, "VmHWM"))
             if time_limit and time.perf_counter() - start > time_limit:
-                child.terminate()
-                child.wait()
+                # SIGINT lets the child's cleanup remove its temporary
+                # HDF5 file. SIGTERM would skip it.
+                child.send_signal(signal.SIGINT)
+                try:
+                    child.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    child.terminate()
+                    child.wait()
                 break
             time.sleep(1.0)
         stdout = child.stdout.read()
