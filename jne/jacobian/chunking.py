@@ -147,6 +147,7 @@ def plan_fast(
     stimulus_chunk=None,
     voxel_chunk=None,
     cache=True,
+    staging=False,
 ):
     """Plan the closed-form path for a ``ResidualMLP``.
 
@@ -161,7 +162,10 @@ def plan_fast(
     stimulus_chunk, voxel_chunk : int, optional
         Fixed block sizes. Planned from ``budget`` when None.
     cache : bool, default=True
-        Whether spare budget may hold products between the two passes.
+        Whether spare budget may keep products between the two passes.
+    staging : bool, default=False
+        Whether the approximate mode needs a chunk to gather sampled
+        stimuli in.
 
     Returns
     -------
@@ -201,6 +205,8 @@ def plan_fast(
         by_memory = max(1, (available - s * per_stimulus) // per_voxel(s))
         v = min(n_voxels, TARGET_VOXEL_CHUNK, by_memory)
     working = fixed + s * per_stimulus + v * per_voxel(s)
+    if staging:
+        working += s * matrix_bytes
     if working > budget:
         raise _too_small(budget, working, f"blocks of {s} stimuli")
 

@@ -57,6 +57,7 @@ def plan_run(run):
             stimulus_chunk=chunks["stimulus_chunk"],
             voxel_chunk=chunks["voxel_chunk"],
             cache=run["sample"] is None or run.get("check") is not None,
+            staging=run["sample"] is not None and run.get("check") is not None,
         )
     forward = run["path"] == "forward"
     return plan_generic(

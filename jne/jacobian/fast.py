@@ -35,10 +35,10 @@ mean pass, the others are built again.
 import logging
 from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
 
 from jne.jacobian.progress_log import LoopLog
+from jne.jacobian.voxel_blocks import SampledRows, write_voxel_blocks
 from jne.log import progress
 
 logger = logging.getLogger(__name__)
@@ -264,15 +264,23 @@ def compute_fast(weights, inputs, store, plan, sample=None, check=None):
     del total, mean_total
 
     # Deviation pass: cached chunks first, so that their memory is freed
-    # before the others are built again.
+    # before the others are built again. Cached chunks are the first ones,
+    # so the order stays increasing.
     if all_chunks:
         deviation_inputs = inputs
     else:
         deviation_inputs = inputs[sample]
         chunks = _chunks(len(sample), s_max)
-    targets = _chunk_targets(chunks, sample, check, weights, store)
     order = sorted(range(len(chunks)), key=lambda i: i not in cached)
     output = torch.empty(plan.voxel_chunk * s_max * n_features, **options)
+    sampled = None
+    if sample is not None and check is not None:
+        check_voxels, check_store = check
+        check_weights = replace(weights, w_out=weights.w_out[check_voxels])
+        staging = torch.empty(chunk_elements, **options)
+        sampled = SampledRows(
+            sample, weights, mean_product, store, plan, output, staging
+        )
     deviation_log = LoopLog(logger, "JNE deviation pass", len(chunks))
     for index in progress(order, desc="JNE deviation pass", unit="chunk"):
         rows = chunks[index]
@@ -285,72 +293,26 @@ def compute_fast(weights, inputs, store, plan, sample=None, check=None):
                 weights, reference, deviation_inputs[rows], buffer, work
             )
         delta.sub_(mean_delta.unsqueeze(1))
-        for target_weights, local, store_rows, target in targets[index]:
-            selected = delta if local is None else delta[:, local]
-            _write_voxel_blocks(
-                target_weights,
-                selected,
+        if sampled is None:
+            write_voxel_blocks(
+                weights, delta, mean_product, rows, store, plan, output
+            )
+        else:
+            write_voxel_blocks(
+                check_weights,
+                delta,
                 mean_product,
-                store_rows,
-                target,
+                rows,
+                check_store,
                 plan,
                 output,
             )
-            del selected
+            sampled.add(delta, rows)
         del delta
         deviation_log.advance()
-
-
-def _chunk_targets(chunks, sample, check, weights, store):
-    """List, per chunk, where its deviations go.
-
-    Returns
-    -------
-    list of lists of (weights, local, store_rows, store)
-        ``local`` selects stimuli within the chunk (None for all) and
-        ``store_rows`` is their row slice in ``store``.
-    """
-    if sample is None or check is None:
-        return [[(weights, None, rows, store)] for rows in chunks]
-    check_voxels, check_store = check
-    check_weights = replace(weights, w_out=weights.w_out[check_voxels])
-    sample = sample.cpu().numpy()
-    targets = []
-    for rows in chunks:
-        chunk_targets = [(check_weights, None, rows, check_store)]
-        first = int(np.searchsorted(sample, rows.start))
-        last = int(np.searchsorted(sample, rows.stop))
-        if last > first:
-            local = torch.as_tensor(sample[first:last] - rows.start)
-            local = local.to(weights.w_out.device)
-            chunk_targets.append((weights, local, slice(first, last), store))
-        targets.append(chunk_targets)
-    return targets
+    if sampled is not None:
+        sampled.flush()
 
 
 def _chunks(n, size):
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
-
-
-def _write_voxel_blocks(
-    weights, delta, mean_product, rows, store, plan, output
-):
-    """Turn centred products of one stimulus chunk into deviations."""
-    n_hidden, s, n_features = delta.shape
-    n_voxels = weights.w_out.shape[0]
-    flat = delta.view(n_hidden, s * n_features)
-    for start in range(0, n_voxels, plan.voxel_chunk):
-        columns = slice(start, min(start + plan.voxel_chunk, n_voxels))
-        w_block = weights.w_out[columns]
-        v = w_block.shape[0]
-        block = output[: v * s * n_features].view(v, s * n_features)
-        torch.matmul(w_block, flat, out=block)
-        block = block.view(v, s, n_features)
-        deviation = torch.linalg.vector_norm(block, ord=1, dim=2)
-        # ||J_i||_1 from (J_i - Jbar) + Jbar, without a second product
-        # of the size of the block.
-        block.add_((w_block @ mean_product).unsqueeze(1))
-        jacobian_l1 = torch.linalg.vector_norm(block, ord=1, dim=2)
-        store.write(rows, columns, deviation.T.cpu().numpy())
-        l1_sums = jacobian_l1.sum(dim=1, dtype=torch.float64)
-        store.add_jacobian_l1(columns, l1_sums.cpu().numpy())
