@@ -237,3 +237,38 @@ def test_approximate_mode_with_all_stimuli_is_exact():
     assert result.mode == "fast"
     assert result.approximation is None
     np.testing.assert_array_equal(result.jne, exact.jne)
+
+
+@pytest.mark.parametrize("scratch_dir", [None, "tmp"])
+@pytest.mark.parametrize("mode", ["fast", "approximate"])
+def test_spilled_products_give_same_result(tmp_path, scratch_dir, mode):
+    model = make_model("gelu", bias=True).double()
+    inputs = make_inputs(n_stimuli=60).double()
+    directory = tmp_path if scratch_dir else None
+    # 75 kB caches at most 2 of the 9 chunks of 7 stimuli (10.7 kB
+    # each), so the others are spilled or built again.
+    budget = 75_000 / 1e9
+    reference = compute_jne(
+        model, inputs, mode=mode, dtype="float64", n_sampled_stimuli=20
+    )
+
+    result = compute_jne(
+        model,
+        inputs,
+        mode=mode,
+        dtype="float64",
+        max_memory_gb=budget,
+        stimulus_chunk=7,
+        scratch_dir=directory,
+        n_sampled_stimuli=20,
+    )
+
+    assert result.plan["cached_chunks"] < 9
+    spilled = 9 - result.plan["cached_chunks"] if scratch_dir else 0
+    assert result.plan["spilled_chunks"] == spilled
+    np.testing.assert_allclose(result.jne, reference.jne, rtol=1e-12)
+    np.testing.assert_allclose(
+        result.deviation, reference.deviation, rtol=1e-12, atol=1e-15
+    )
+    # The unnamed scratch file leaves nothing behind.
+    assert list(tmp_path.iterdir()) == []

@@ -27,6 +27,7 @@ from jne.jacobian.engine import (
     summarise_check,
 )
 from jne.jacobian.generic import module_function
+from jne.jacobian.spill import resolve_scratch_dir
 from jne.jacobian.store import DeviationStore
 from jne.jacobian.validation import (
     as_inputs,
@@ -91,6 +92,7 @@ def compute_jne(
     n_sampled_stimuli=100,
     n_check_voxels=64,
     seed=0,
+    scratch_dir="auto",
 ):
     """Compute JNE per voxel and JNE-SS per stimulus and voxel.
 
@@ -115,6 +117,8 @@ def compute_jne(
         follow from it. Weights, inputs and outputs come on top.
     dtype : torch.dtype or {"float32", "float64"}, default=torch.float32
     device : str or torch.device, default="cpu"
+        NOTE: the code is device-agnostic, but "cuda" has not been run
+        yet (no GPU was available). Compare a small run with "cpu" first.
     jne_ss_path : str or Path, optional
         HDF5 file for ``deviation`` and ``jne_ss``, written atomically in
         chunks. The result then contains open datasets instead of arrays.
@@ -131,6 +135,12 @@ def compute_jne(
         Voxels computed exactly to measure the approximation error.
     seed : int, default=0
         Seed of the stimulus and voxel samples of the approximate mode.
+    scratch_dir : str, Path, "auto" or None, default="auto"
+        Closed-form path only: directory of a scratch file for the
+        hidden-space products that do not fit in ``max_memory_gb``
+        between the two passes (see ``jne.jacobian.spill``). ``"auto"``
+        is the system's temporary directory. None, or too little free
+        space, builds them again instead.
 
     Returns
     -------
@@ -193,6 +203,7 @@ def compute_jne(
                 feature_chunk=feature_chunk,
             ),
             budget=budget,
+            scratch_dir=resolve_scratch_dir(scratch_dir),
         )
         check_positions = None
         if sample is not None:

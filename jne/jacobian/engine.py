@@ -4,11 +4,13 @@ A run is a dict with the keys ``model``, ``function`` (the module as a
 pure function), ``x`` (inputs in the compute dtype and device), ``path``
 (``"fast"``, ``"forward"`` or ``"reverse"``), ``n_outputs``, ``voxels``
 (output columns), ``sample`` (sampled stimuli or None), ``chunks``
-(fixed block sizes), ``budget`` (bytes) and optionally ``check``.
+(fixed block sizes), ``budget`` (bytes), ``scratch_dir`` (directory for
+spilled products or None) and optionally ``check``.
 """
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import h5py
@@ -25,6 +27,7 @@ from jne.jacobian.generic import (
     estimate_activation_size,
 )
 from jne.jacobian.result import JNEResult
+from jne.jacobian.spill import ProductSpill
 from jne.jacobian.store import DeviationStore, hdf5_chunk_shape
 
 logger = logging.getLogger(__name__)
@@ -76,7 +79,14 @@ def plan_run(run):
 
 
 def execute_run(run, plan, store):
-    """Run the planned path, filling ``store``."""
+    """Run the planned path, filling ``store``.
+
+    Returns
+    -------
+    dict
+        ``spilled_chunks``: stimulus chunks whose products went through
+        a scratch file.
+    """
     x = run["x"]
     voxels = torch.as_tensor(run["voxels"], device=x.device)
     selected = None if len(voxels) == run["n_outputs"] else voxels
@@ -85,7 +95,15 @@ def execute_run(run, plan, store):
         sample = sample.to(x.device)
     if run["path"] == "fast":
         weights = extract_weights(run["model"], x.dtype, x.device, selected)
-        compute_fast(weights, x, store, plan, sample, run.get("check"))
+        spill, n_spilled = _open_spill(run, plan)
+        try:
+            compute_fast(
+                weights, x, store, plan, sample, run.get("check"), spill
+            )
+        finally:
+            if spill is not None:
+                spill.close()
+        return {"spilled_chunks": n_spilled if spill is not None else 0}
     elif run["path"] == "forward":
         compute_generic_forward(
             run["function"], x, selected, store, plan, sample
@@ -94,6 +112,33 @@ def execute_run(run, plan, store):
         compute_generic_reverse(
             run["function"], x, voxels, store, plan, sample
         )
+    return {"spilled_chunks": 0}
+
+
+def _open_spill(run, plan):
+    """Return a scratch file for the products beyond the plan's cache.
+
+    Returns
+    -------
+    spill : ProductSpill or None
+    n_spilled : int
+        Chunks that will go through it.
+    """
+    if run["sample"] is not None and run.get("check") is None:
+        return None, 0
+    x = run["x"]
+    n_chunks = math.ceil(x.shape[0] / plan.stimulus_chunk)
+    n_spilled = n_chunks - plan.cached_chunks
+    chunk_bytes = (
+        run["model"].config["hidden_size"]
+        * plan.stimulus_chunk
+        * x.shape[1]
+        * x.element_size()
+    )
+    spill = ProductSpill.open_if_space(
+        run["scratch_dir"], n_spilled * chunk_bytes
+    )
+    return spill, n_spilled
 
 
 def _block_shape(plan):
@@ -140,7 +185,7 @@ def compute_into_store(run, path, label):
         store = DeviationStore.in_memory(
             len(stimuli), n_voxels, np_dtype, **options
         )
-        execute_run(run, plan, store)
+        common["plan"].update(execute_run(run, plan, store))
         jne, mean_l1 = store.finish()
         return JNEResult(
             jne=jne,
@@ -163,7 +208,7 @@ def compute_into_store(run, path, label):
             tmp, len(stimuli), n_voxels, np_dtype, chunks, **options
         )
         try:
-            execute_run(run, plan, store)
+            common["plan"].update(execute_run(run, plan, store))
             jne, mean_l1 = store.finish()
             normalised = _normalise(jne, mean_l1)
             handle = store.file

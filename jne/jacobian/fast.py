@@ -202,7 +202,9 @@ def hidden_deviation(weights, reference, x, out, work):
     return delta
 
 
-def compute_fast(weights, inputs, store, plan, sample=None, check=None):
+def compute_fast(
+    weights, inputs, store, plan, sample=None, check=None, spill=None
+):
     """Fill ``store`` with the L1 deviations of a ``ResidualMLP``.
 
     Parameters
@@ -222,6 +224,9 @@ def compute_fast(weights, inputs, store, plan, sample=None, check=None):
         deviations for all stimuli go to the second store, to measure the
         error of the sampled estimate. Their products are built anyway,
         so the check costs only the check voxels' output products.
+    spill : jne.jacobian.spill.ProductSpill, optional
+        Scratch file for the products of chunks beyond the cache. Without
+        it they are built again in the deviation pass.
     """
     n_hidden, n_features = weights.hidden_size, weights.n_features
     s_max = plan.stimulus_chunk
@@ -234,6 +239,8 @@ def compute_fast(weights, inputs, store, plan, sample=None, check=None):
     # cached chunks can be reused, unless it only needs sampled stimuli.
     all_chunks = sample is None or check is not None
     n_cached = plan.cached_chunks if all_chunks else 0
+    if not all_chunks:
+        spill = None
 
     # Mean pass over all stimuli: sum Delta_i and keep the first chunks.
     chunks = _chunks(inputs.shape[0], s_max)
@@ -257,6 +264,8 @@ def compute_fast(weights, inputs, store, plan, sample=None, check=None):
         if index < n_cached:
             cached[index] = delta
             buffer = None
+        elif spill is not None:
+            spill.write(index, delta)
         mean_log.advance()
     mean_total = total / inputs.shape[0]
     mean_delta = mean_total.to(inputs.dtype)
@@ -289,9 +298,12 @@ def compute_fast(weights, inputs, store, plan, sample=None, check=None):
         else:
             if buffer is None:
                 buffer = torch.empty(chunk_elements, **options)
-            delta = hidden_deviation(
-                weights, reference, deviation_inputs[rows], buffer, work
-            )
+            if spill is not None and index in spill:
+                delta = spill.read(index, buffer)
+            else:
+                delta = hidden_deviation(
+                    weights, reference, deviation_inputs[rows], buffer, work
+                )
         delta.sub_(mean_delta.unsqueeze(1))
         if sampled is None:
             write_voxel_blocks(

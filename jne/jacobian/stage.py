@@ -92,6 +92,7 @@ def run_jacobian(
     seed=0,
     n_sampled_stimuli=100,
     n_check_voxels=64,
+    scratch_dir="auto",
 ):
     """Compute JNE, bootstrap intervals and JNE-SS, and write them.
 
@@ -120,7 +121,8 @@ def run_jacobian(
         default.
     k_min, k_max : int, default=2, 30
         Range of cluster counts scanned by the silhouette score.
-    mode, max_memory_gb, dtype, device, n_sampled_stimuli, n_check_voxels
+    mode, max_memory_gb, dtype, device, n_sampled_stimuli, n_check_voxels,
+    scratch_dir
         Passed to ``compute_jne``.
     n_bootstrap : int, default=1000
         Resamples of the stimuli for the intervals.
@@ -166,6 +168,7 @@ def run_jacobian(
             n_sampled_stimuli=n_sampled_stimuli,
             n_check_voxels=n_check_voxels,
             seed=seed,
+            scratch_dir=scratch_dir,
         )
         with result:
             intervals = bootstrap_jne(
