@@ -368,6 +368,9 @@ def run_monitored(command, time_limit, log_path):
     # from its last progress line. The JNE-SS pass is not included.
     seconds = sum(p["elapsed"] + p["left"] for p in passes.values())
     return {
+        "variant": command[command.index("--variant") + 1],
+        "n_voxels": int(command[command.index("--voxels") + 1]),
+        "budget_gb": float(command[command.index("--budget") + 1]),
         "completed": False,
         "seconds": seconds,
         "seconds_note": (
