@@ -300,7 +300,11 @@ class Dataset:
             )
         self.trial_stimulus_index()
         if "split" in self.stimuli:
-            bad = set(self.stimuli["split"].dropna()) - {"train", "val", "test"}
+            bad = set(self.stimuli["split"].dropna()) - {
+                "train",
+                "val",
+                "test",
+            }
             if bad:
                 raise DataError(
                     f"Invalid split values {sorted(bad)} in the stimulus "

@@ -39,9 +39,7 @@ def build_small_dataset(
     shown = rng.permutation(shown)
     n_trials = len(shown)
     session = np.repeat([1, 2], int(np.ceil(n_trials / 2)))[:n_trials]
-    run = np.tile(np.repeat([1, 2], int(np.ceil(n_trials / 4))), 2)[
-        :n_trials
-    ]
+    run = np.tile(np.repeat([1, 2], int(np.ceil(n_trials / 4))), 2)[:n_trials]
     signal = features[shown] @ weights
     noise = rng.standard_normal((n_trials, n_voxels))
     betas = (signal + 0.5 * noise).astype("float32")
