@@ -44,6 +44,7 @@ def prepare(
     val_fraction=0.1,
     seed=0,
     rois=None,
+    n_components=None,
 ):
     """Build train, validation and test arrays from a dataset.
 
@@ -70,6 +71,13 @@ def prepare(
         Seed of the random split.
     rois : str or list of str, optional
         Keep only the voxels of these atlas ROIs (their union).
+    n_components : int, optional
+        Replace the features by their first ``n_components`` principal
+        components, fitted on the training stimuli only and scaled to unit
+        variance over them. The validation and test stimuli are projected
+        with the same axes. None keeps every feature. Fewer inputs let a
+        nonlinear model learn from a few hundred stimuli; JNE is then
+        measured with respect to the components.
 
     Returns
     -------
@@ -78,7 +86,8 @@ def prepare(
     Raises
     ------
     ConfigError
-        Unknown layer or option, or an ROI that is absent or empty.
+        Unknown layer or option, an ROI that is absent or empty, or more
+        components than training stimuli or features.
     DataError
         Too few test or training stimuli, no usable voxel, or a z-scoring
         group with a single trial.
@@ -90,6 +99,7 @@ def prepare(
         val_fraction=float(val_fraction),
         seed=int(seed),
         rois=[rois] if isinstance(rois, str) else rois,
+        n_components=None if n_components is None else int(n_components),
     )
     _check_settings(dataset, layer, settings)
     label = f"dataset {dataset.name!r} subject {dataset.subject!r}"
@@ -160,6 +170,8 @@ def prepare(
             simulated=bool(dataset.simulated),
             settings=settings,
         )
+        if n_components is not None:
+            _reduce_features(result, settings["n_components"], label)
     logger.info(
         "Prepared %d train, %d val and %d test stimuli, %d features and "
         "%d voxels.",
@@ -197,6 +209,49 @@ def _check_settings(dataset, layer, settings):
             f"{settings['test_fraction']} + {settings['val_fraction']}: "
             "no stimulus would be left for training."
         )
+
+
+def _reduce_features(prepared, n_components, label):
+    """Project the features of every split on training principal axes."""
+    X = prepared.X_train.astype(np.float64)
+    limit = min(X.shape)
+    if not 1 <= n_components <= limit:
+        raise ConfigError(
+            f"n_components is {n_components}, but {label} has "
+            f"{X.shape[0]} training stimuli and {X.shape[1]} features: "
+            f"use a value from 1 to {limit}, or null to keep all features."
+        )
+    mean = X.mean(axis=0)
+    _, singular, axes = np.linalg.svd(X - mean, full_matrices=False)
+    scale = singular[:n_components] / np.sqrt(len(X))
+    if scale[-1] <= 1e-8 * max(scale[0], 1e-30):
+        raise DataError(
+            f"The training features of {label} span fewer than "
+            f"{n_components} dimensions (component {n_components} has no "
+            "variance): lower n_components."
+        )
+    # Fix the sign of each axis, so reruns give identical components.
+    axes = axes[:n_components]
+    largest = np.abs(axes).argmax(axis=1)
+    axes = axes * np.sign(axes[np.arange(n_components), largest])[:, None]
+    projection = axes.T / scale
+    explained = singular**2 / np.sum(singular**2)
+    for name in SPLITS:
+        X_split = getattr(prepared, f"X_{name}").astype(np.float64)
+        setattr(
+            prepared,
+            f"X_{name}",
+            ((X_split - mean) @ projection).astype(np.float32),
+        )
+    prepared.feature_mean = mean
+    prepared.feature_projection = projection
+    logger.info(
+        "Kept %d principal components of %d features; they explain %.1f%% "
+        "of the training features' variance.",
+        n_components,
+        len(mean),
+        100 * explained[:n_components].sum(),
+    )
 
 
 def _roi_columns(dataset, rois, label):

@@ -51,6 +51,11 @@ class Prepared:
         True when the responses are simulated.
     settings : dict
         Keyword arguments of :func:`prepare`, kept for provenance.
+    feature_mean : array of float64 of shape (n_original_features,) or None
+    feature_projection : array of float64 of shape \
+(n_original_features, n_features) or None
+        Set when the features were reduced to principal components:
+        ``X = (features - feature_mean) @ feature_projection``.
     """
 
     X_train: np.ndarray
@@ -70,6 +75,8 @@ class Prepared:
     layer: str
     simulated: bool = False
     settings: dict = field(default_factory=dict)
+    feature_mean: np.ndarray = None
+    feature_projection: np.ndarray = None
 
     @property
     def n_features(self):
@@ -128,6 +135,12 @@ class Prepared:
             f.create_dataset("noise_ceiling", data=self.noise_ceiling)
             f.create_dataset("ncsnr", data=self.ncsnr)
             f.create_dataset("n_repeats_test", data=self.n_repeats_test)
+            if self.feature_projection is not None:
+                group = f.create_group("features")
+                group.create_dataset("mean", data=self.feature_mean)
+                group.create_dataset(
+                    "projection", data=self.feature_projection
+                )
         logger.info("Wrote prepared data to %s.", path)
 
     @classmethod
@@ -162,4 +175,10 @@ class Prepared:
                 layer=str(f.attrs["layer"]),
                 simulated=bool(f.attrs["simulated"]),
                 settings=json.loads(f.attrs["settings"]),
+                feature_mean=(
+                    f["features/mean"][()] if "features" in f else None
+                ),
+                feature_projection=(
+                    f["features/projection"][()] if "features" in f else None
+                ),
             )

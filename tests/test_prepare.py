@@ -357,3 +357,48 @@ def test_empty_validation_roundtrip(tmp_path):
     assert loaded.Y_val.shape == (0, 30)
     assert len(loaded.stimulus_id["val"]) == 0
     assert set(loaded.category["test"]) == {""}
+
+
+def test_principal_components_fitted_on_training_stimuli(small_dataset):
+    full = prepare(small_dataset, "1")
+    reduced = prepare(small_dataset, "1", n_components=3)
+    assert reduced.X_train.shape == (26, 3)
+    assert reduced.X_test.shape == (10, 3)
+    # Unit variance and uncorrelated over the training stimuli only.
+    covariance = np.cov(reduced.X_train, rowvar=False, bias=True)
+    np.testing.assert_allclose(covariance, np.eye(3), atol=1e-5)
+    assert abs(np.cov(reduced.X_test, rowvar=False, bias=True)[0, 0] - 1) > 1e-3
+    # Every split goes through the same affine map of the full features.
+    for name in ("train", "val", "test"):
+        expected = (
+            full.split(name)[0] - reduced.feature_mean
+        ) @ reduced.feature_projection
+        np.testing.assert_allclose(reduced.split(name)[0], expected, atol=1e-5)
+    # The first axis is the direction of largest training variance.
+    centred = full.X_train - full.X_train.mean(axis=0)
+    top = np.linalg.svd(centred, full_matrices=False)[2][0]
+    axis = reduced.feature_projection[:, 0]
+    cosine = abs(axis @ top) / np.linalg.norm(axis)
+    assert cosine == pytest.approx(1, abs=1e-6)
+    np.testing.assert_array_equal(reduced.Y_train, full.Y_train)
+
+
+def test_principal_components_roundtrip(tmp_path, small_dataset):
+    prepared = prepare(small_dataset, "1", n_components=2)
+    prepared.save(tmp_path / "prepared.h5")
+    loaded = Prepared.load(tmp_path / "prepared.h5")
+    np.testing.assert_array_equal(loaded.X_val, prepared.X_val)
+    np.testing.assert_array_equal(
+        loaded.feature_projection, prepared.feature_projection
+    )
+    assert loaded.settings["n_components"] == 2
+    plain = prepare(small_dataset, "1")
+    plain.save(tmp_path / "plain.h5")
+    assert Prepared.load(tmp_path / "plain.h5").feature_projection is None
+
+
+@pytest.mark.parametrize("n_components", [0, 7, 27])
+def test_too_many_principal_components(small_dataset, n_components):
+    with pytest.raises(ConfigError, match="n_components is") as error:
+        prepare(small_dataset, "1", n_components=n_components)
+    assert "from 1 to 6" in str(error.value)

@@ -13,5 +13,6 @@ with job(snakemake, "prepare"):
         val_fraction=settings["val_fraction"],
         seed=settings["seed"],
         rois=settings["rois"] or None,
+        n_components=settings["n_components"],
     )
     prepared.save(snakemake.output[0])
