@@ -203,10 +203,25 @@ def comparison_inputs(wildcards):
 
 
 def all_targets():
-    """Files that `snakemake` with no target builds."""
+    """Files that `snakemake` with no target builds.
+
+    Besides the reports, the per-model tables are listed, so that a plain
+    `snakemake` rebuilds one that was deleted even though the reports made
+    from it are still there.
+    """
     targets = []
     for dataset, settings in config["datasets"].items():
         targets.append(f"results/{dataset}/group/model_comparison.tsv")
+        for layer in settings["layers"]:
+            for subject in settings["subjects"]:
+                for model in ["ridge", *config["models"]["mlp"]]:
+                    folder = MODEL_FOLDER.format(
+                        dataset=dataset, subject=subject, layer=layer,
+                        model=model,
+                    )
+                    targets.append(f"{folder}/scores.tsv")
+                    if model in nonlinear_models():
+                        targets.append(f"{folder}/jne_summary.tsv")
         for model in nonlinear_models():
             for layer in settings["layers"]:
                 targets.append(
