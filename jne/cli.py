@@ -186,7 +186,7 @@ def build_parser():
         "--max-memory-gb",
         type=float,
         default=2.0,
-        help="Working-memory budget of the engine in GiB (default 2).",
+        help="Working-memory budget of the engine in GB (default 2).",
     )
     sub.add_argument(
         "--dtype", choices=["float32", "float64"], default="float32"

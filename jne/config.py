@@ -41,6 +41,14 @@ def _with_defaults(validator_class):
 
 def load_schema(path=DEFAULT_SCHEMA):
     """Read the YAML schema at ``path``."""
+    if not Path(path).is_file():
+        # The schema belongs to the workflow, so a wheel install lacks it.
+        raise ConfigError(
+            f"The config schema {path} was not found. It ships with the "
+            "jne source tree (workflow/schemas/), not with an installed "
+            "package: run from a clone, or install one with "
+            "`pip install -e .`."
+        )
     with open(path, encoding="utf-8") as f:
         return yaml.safe_load(f)
 

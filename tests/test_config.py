@@ -90,6 +90,18 @@ def test_missing_config_file(tmp_path):
         load_config(tmp_path / "absent.yaml")
 
 
+def test_missing_schema_says_how_to_install(tmp_path):
+    with pytest.raises(ConfigError, match="pip install -e") as error:
+        load_schema(tmp_path / "config.schema.yaml")
+    assert str(tmp_path) in str(error.value)
+
+
+def test_jne_bootstrap_below_ten_rejected():
+    config = minimal(jacobian={"n_bootstrap": 0})
+    with pytest.raises(ConfigError, match="n_bootstrap"):
+        validate_config(config)
+
+
 def test_invalid_yaml(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("datasets: [unclosed\n")

@@ -139,9 +139,12 @@ def test_sigint_during_fit_resumes_cleanly(workdir, tmp_path):
         config = yaml.safe_load(f)
     config["models"]["mlp"]["slow"] = {
         "activation": "gelu",
-        "hidden_size": 256,
-        "max_epochs": 400,
-        "patience": 400,
+        # Mini-batches of one stimulus and a wide network keep the fit busy
+        # for minutes, far past the interrupt, on any machine.
+        "hidden_size": 1024,
+        "batch_size": 1,
+        "max_epochs": 100000,
+        "patience": 100000,
         "seeds": [0],
     }
     config_path = tmp_path / "slow.yaml"
@@ -190,7 +193,7 @@ def test_sigint_during_fit_resumes_cleanly(workdir, tmp_path):
     leftovers = list((workdir / folder).glob(".*tmp*"))
     assert leftovers == []
 
-    jobs = planned_jobs(workdir, "--configfile", str(config_path), target)
+    jobs = planned_jobs(workdir, target, "--configfile", str(config_path))
     assert jobs.get("fit_mlp") == 1
 
     config["models"]["mlp"]["slow"]["max_epochs"] = 3

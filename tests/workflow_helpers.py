@@ -37,7 +37,8 @@ def snakemake(workdir, *args, configfile=TINY_CONFIG, check=True, **kwargs):
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake {' '.join(args)} failed with exit code "
-            f"{result.returncode}:\n{result.stderr[-6000:]}"
+            f"{result.returncode}:\n{result.stdout[-3000:]}\n"
+            f"{result.stderr[-6000:]}"
         )
     return result
 

@@ -27,6 +27,7 @@ from jne.report.context import DataLabel
 from jne.report.hierarchy import ordering_test
 from jne.report.hierarchy_figures import plot_hierarchy
 from jne.report.maps import write_maps
+from jne.report.meshes import load_template
 from jne.report.recovery import (
     plot_recovery,
     recovery_table,
@@ -185,6 +186,7 @@ def write_subject_report(
     *,
     roi_groups=None,
     surface_maps=True,
+    allow_mesh_download=False,
     fdr_q=0.05,
     dpi=100,
     vector_format="svg",
@@ -206,6 +208,9 @@ def write_subject_report(
         Ordered ROI groups; None picks the preset for the atlas.
     surface_maps : bool
         Draw brain figures of the maps in ``FIGURE_MAPS`` and JNE-SS.
+    allow_mesh_download : bool
+        Let nilearn download fsaverage meshes that it does not ship
+        (``fsaverage``, ``fsaverage6``, ...) for surface figures.
     fdr_q : float
         The FDR level behind ``results.significant``, for labels.
     volume_template : {"native", "MNI152"}
@@ -247,6 +252,11 @@ def write_subject_report(
     )
 
     if surface_maps:
+        template = None
+        if results.space.kind == "surface":
+            template = load_template(
+                results.space.mesh, allow_download=allow_mesh_download
+            )
         figure_values = dict(values)
         figure_values["r2_difference"] = (
             values["r2_nonlinear"] - values["r2_linear"]
@@ -262,6 +272,7 @@ def write_subject_report(
                 significant=None if quantity == "noise_ceiling" else significant,
                 significance_label=significance,
                 volume_template=volume_template,
+                template=template,
                 dpi=dpi,
                 vector_format=vector_format,
             )
@@ -275,6 +286,7 @@ def write_subject_report(
                 atlas=results.atlas,
                 significant=significant,
                 significance_label=significance,
+                template=template,
                 dpi=dpi,
                 vector_format=vector_format,
             )

@@ -20,6 +20,7 @@ with job(snakemake, "report"):
         Path(snakemake.output.roi_table).parent,
         roi_groups=settings["roi_groups"] or None,
         surface_maps=settings["surface_maps"],
+        allow_mesh_download=settings["allow_mesh_download"],
         fdr_q=snakemake.params.fdr_q,
         dpi=settings["dpi"],
         vector_format=settings["vector_format"],

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Run the JNE engine benchmarks recorded in benchmarks/jacobian/README.md.
+# From the repository root, with jne importable:
+#     bash benchmarks/jacobian/run_all.sh [PYTHON]
+# Takes about 30 minutes on 2 CPU cores. Writes JSON records to
+# benchmarks/jacobian/results/ and prints the Markdown table.
+set -euo pipefail
+PYTHON=${1:-python}
+HERE=benchmarks/jacobian
+OUT=$HERE/results
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+mkdir -p "$OUT"
+
+# All four algorithms at 2,000 voxels. The autograd variant times 20
+# voxels and extrapolates; the generic path runs on a tenth of the
+# stimuli and is scaled up (its cost is linear in the stimuli).
+"$PYTHON" $HERE/bench_jacobian.py suite --voxels 2000 \
+    --variants matmul fast generic autograd \
+    --subset 20 --stimuli-fraction 0.1 --log "$SCRATCH/run.log" \
+    --output $OUT/voxels_2000.json
+
+# The fast path and its matrix-product bound at 10,000 voxels, and the
+# approximate mode with its measured error.
+"$PYTHON" $HERE/bench_jacobian.py suite --voxels 10000 \
+    --variants matmul fast approximate --log "$SCRATCH/run.log" \
+    --hdf5 "$SCRATCH/jne_ss.h5" --output $OUT/voxels_10000.json
+
+# A whole-brain size: stopped after 3 minutes, peak memory recorded and
+# the time extrapolated from the engine's progress lines.
+"$PYTHON" $HERE/bench_jacobian.py suite --voxels 200000 \
+    --variants fast --time-limit 180 --log "$SCRATCH/run.log" \
+    --hdf5 "$SCRATCH/jne_ss.h5" --output $OUT/voxels_200000.json
+
+"$PYTHON" $HERE/summarise.py $OUT/voxels_2000.json $OUT/voxels_10000.json \
+    $OUT/voxels_200000.json
