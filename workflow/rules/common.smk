@@ -55,6 +55,15 @@ def dataset_config(wildcards):
 
 
 def is_simulated(wildcards):
+    """Whether the dataset's responses are simulated: the demo, or local
+    files declared `simulated: true`. Reports then say so."""
+    settings = config["datasets"][wildcards.dataset]
+    options = settings.get("options") or {}
+    return settings["source"] == "demo" or bool(options.get("simulated"))
+
+
+def has_ground_truth(wildcards):
+    """Whether the dataset stores the true JNE (only the demo does)."""
     return config["datasets"][wildcards.dataset]["source"] == "demo"
 
 
@@ -187,7 +196,7 @@ def comparison_entries(wildcards):
                 )
                 if model in nonlinear_models():
                     entry["summary"] = f"{folder}/jne_summary.tsv"
-                    if is_simulated(wildcards):
+                    if has_ground_truth(wildcards):
                         entry["recovery"] = f"{folder}/report/tables"
                 entries.append(entry)
     return entries
