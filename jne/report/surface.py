@@ -220,11 +220,11 @@ def plot_surface_categories(
         )
         cell_width = float(np.clip(2 * 2.0 / aspect + 0.3, 2.0, 5.0))
     width = n_columns * cell_width + BAR_WIDTH
-    height = n_rows * cell_height + 1.1
+    height = n_rows * cell_height + 1.45
     figure = new_figure(width, height)
     grid = figure.add_gridspec(
         n_rows, n_columns, left=0.01, right=(width - BAR_WIDTH) / width,
-        top=1 - 0.8 / height, bottom=0.3 / height, hspace=0.25,
+        top=1 - 1.15 / height, bottom=0.3 / height, hspace=0.25,
         wspace=0.08,
     )
     for index, category in enumerate(categories):
@@ -281,7 +281,8 @@ def _map_layout(views, flat_aspect):
     """
     n_views = len(views)
     view_width, view_height = 3.0, 2.1
-    title_height, bottom, bar_width = 0.8, 0.3, BAR_WIDTH
+    # Room for a title of up to four lines above the view titles.
+    title_height, bottom, bar_width = 1.15, 0.3, BAR_WIDTH
     side = flat_aspect is not None and flat_aspect > 1.2
     flat_width = 0.0
     flat_height = 0.0
