@@ -221,6 +221,7 @@ def _reduce_features(prepared, n_components, label):
             f"{X.shape[0]} training stimuli and {X.shape[1]} features: "
             f"use a value from 1 to {limit}, or null to keep all features."
         )
+
     mean = X.mean(axis=0)
     _, singular, axes = np.linalg.svd(X - mean, full_matrices=False)
     scale = singular[:n_components] / np.sqrt(len(X))
@@ -230,12 +231,14 @@ def _reduce_features(prepared, n_components, label):
             f"{n_components} dimensions (component {n_components} has no "
             "variance): lower n_components."
         )
+
     # Fix the sign of each axis, so reruns give identical components.
     axes = axes[:n_components]
     largest = np.abs(axes).argmax(axis=1)
     axes = axes * np.sign(axes[np.arange(n_components), largest])[:, None]
     projection = axes.T / scale
     explained = singular**2 / np.sum(singular**2)
+
     for name in SPLITS:
         X_split = getattr(prepared, f"X_{name}").astype(np.float64)
         setattr(

@@ -13,8 +13,8 @@ trap 'rm -rf "$SCRATCH"' EXIT
 mkdir -p "$OUT"
 
 # All four algorithms at 2,000 voxels. The autograd variant times 20
-# voxels and extrapolates; the generic path runs on a tenth of the
-# stimuli and is scaled up (its cost is linear in the stimuli).
+# voxels and extrapolates. The generic path runs on a tenth of the
+# stimuli and is scaled up, because its cost is linear in the stimuli.
 "$PYTHON" $HERE/bench_jacobian.py suite --voxels 2000 \
     --variants matmul fast generic autograd \
     --subset 20 --stimuli-fraction 0.1 --log "$SCRATCH/run.log" \
