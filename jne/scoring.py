@@ -111,9 +111,13 @@ def bootstrap_r2(y_true, y_pred, n_bootstrap=200, seed=0):
     Returns
     -------
     array of float64 of shape (n_voxels,)
-        Fraction of resampled R² at or below 0. Its resolution is
-        ``1 / n_bootstrap``, so the smallest value is 0. A resample in
-        which ``y_true`` is constant counts as R² <= 0.
+        ``(k + 1) / (n_bootstrap + 1)``, where k resamples have R² at or
+        below 0. A resample in which ``y_true`` is constant counts as
+        R² <= 0. The added one keeps the smallest p-value at
+        ``1 / (n_bootstrap + 1)``: a plain fraction k / n_bootstrap is 0
+        for every voxel with no such resample, and p-values of 0 pass the
+        FDR correction at any level, so a few noise voxels would be
+        declared significant when n_bootstrap is small.
     """
     y_true, y_pred = _check_pair(y_true, y_pred)
     if n_bootstrap < 1:
@@ -136,7 +140,8 @@ def bootstrap_r2(y_true, y_pred, n_bootstrap=200, seed=0):
         sst = counts @ (y**2) - total**2 / n_stimuli
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = np.where(sst > 0, 1.0 - sse / sst, -np.inf)
-        p_values[block] = (r2 <= 0).mean(axis=0)
+        below = (r2 <= 0).sum(axis=0)
+        p_values[block] = (below + 1) / (n_bootstrap + 1)
     return p_values
 
 

@@ -59,7 +59,7 @@ def test_bootstrap_matches_explicit_resampling():
             y_true[index], y_pred[index], multioutput="raw_values"
         )
         expected += r2 <= 0
-    np.testing.assert_allclose(p, expected / 50)
+    np.testing.assert_allclose(p, (expected + 1) / 51)
 
 
 def test_bootstrap_separates_signal_from_noise():
@@ -69,8 +69,20 @@ def test_bootstrap_separates_signal_from_noise():
         [y_true[:, 0] + 0.5 * rng.standard_normal(200), y_true[:, 1][::-1]]
     )
     p = scoring.bootstrap_r2(y_true, y_pred, n_bootstrap=200, seed=0)
-    assert p[0] == 0.0
+    assert p[0] == 1 / 201
     assert p[1] > 0.9
+
+
+def test_bootstrap_noise_not_significant_with_few_resamples():
+    # With p = k / n_bootstrap, about 0.5 % of pure-noise voxels had no
+    # resample at or below 0 at 10 resamples, got p = 0 and passed FDR.
+    rng = np.random.default_rng(4)
+    y_true = rng.standard_normal((12, 5000))
+    y_pred = rng.standard_normal((12, 5000))
+    p = scoring.bootstrap_r2(y_true, y_pred, n_bootstrap=10, seed=0)
+    assert p.min() == 1 / 11
+    significant, _ = scoring.fdr_bh(p, q=0.05)
+    assert not significant.any()
 
 
 def test_bootstrap_chunks_agree(monkeypatch):
