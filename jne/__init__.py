@@ -7,7 +7,21 @@ nonlinearity estimate JNE with its per-stimulus form JNE-SS.
 
 __version__ = "0.1.0"
 
+import importlib
+
 __all__ = ["__version__", "compute_jne"]
+
+# Subpackages reachable as attributes of jne, e.g. jne.models.ResidualMLP.
+SUBPACKAGES = {
+    "dataset",
+    "jacobian",
+    "models",
+    "prepare",
+    "report",
+    "scoring",
+    "simulation",
+    "sources",
+}
 
 
 def __getattr__(name):
@@ -17,4 +31,6 @@ def __getattr__(name):
         from jne.jacobian.api import compute_jne
 
         return compute_jne
+    if name in SUBPACKAGES:
+        return importlib.import_module(f"jne.{name}")
     raise AttributeError(f"module 'jne' has no attribute {name!r}")

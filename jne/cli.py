@@ -48,8 +48,21 @@ def _parse_option(text):
 
 def check_config(args):
     from jne.config import load_config
+    from jne.errors import ConfigError
+    from jne.sources import check_options
 
     config = load_config(args.config)
+    # The workflow checks source options before any rule runs; so does
+    # this command, for the same messages without Snakemake.
+    for name, settings in config["datasets"].items():
+        for subject in settings["subjects"]:
+            try:
+                check_options(settings["source"], subject, settings["options"])
+            except ConfigError as error:
+                raise ConfigError(
+                    f"{args.config}: dataset {name!r}, subject {subject!r}: "
+                    f"{error}"
+                ) from None
     print(yaml.safe_dump(config, sort_keys=False), end="")
     return 0
 

@@ -34,8 +34,18 @@ def _with_defaults(validator_class):
                     instance[name] = copy.deepcopy(subschema["default"])
         yield from validate_properties(validator, properties, instance, schema)
 
+    # JSON Schema counts 16.0 as an integer, but torch and the wildcards
+    # need a Python int (hidden_size: 16.0 crashed the fit, seeds: [0.0]
+    # named a folder seed-0.0), so integer keys accept ints only.
+    type_checker = validator_class.TYPE_CHECKER.redefine(
+        "integer",
+        lambda checker, instance: isinstance(instance, int)
+        and not isinstance(instance, bool),
+    )
     return jsonschema.validators.extend(
-        validator_class, {"properties": set_defaults}
+        validator_class,
+        {"properties": set_defaults},
+        type_checker=type_checker,
     )
 
 

@@ -83,3 +83,15 @@ def test_example_data_fetch_fit_and_jne(tmp_path):
     assert (table["jne"] > 0).all()
     with h5py.File(tmp_path / "jne" / "jne_ss.h5") as f:
         assert f["jne_ss"].shape == (len(prepared.X_test), prepared.n_voxels)
+
+
+def test_check_config_checks_source_options(tmp_path):
+    path = tmp_path / "bad_option.yaml"
+    path.write_text(
+        "datasets:\n  d:\n    source: demo\n    subjects: ['01']\n"
+        "    layers: ['1']\n    options: {sise: small}\n"
+    )
+    result = jne("check-config", path, check=False)
+    assert result.returncode == 2
+    assert "sise" in result.stderr
+    assert "dataset 'd'" in result.stderr

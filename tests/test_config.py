@@ -158,3 +158,20 @@ def test_demo_config_sets_every_section():
 def test_unknown_linear_model_rejected():
     with pytest.raises(ConfigError, match="report.linear_model"):
         validate_config(minimal(report={"linear_model": "lasso"}))
+
+
+@pytest.mark.parametrize("value", [16.0, True])
+def test_integer_key_rejects_float_and_bool(value):
+    config = minimal(
+        models={"mlp": {"relu": {"activation": "relu", "hidden_size": value}}}
+    )
+    with pytest.raises(ConfigError, match="hidden_size"):
+        validate_config(config)
+
+
+def test_float_seed_rejected():
+    config = minimal(
+        models={"mlp": {"relu": {"activation": "relu", "seeds": [0.0]}}}
+    )
+    with pytest.raises(ConfigError, match="seeds"):
+        validate_config(config)

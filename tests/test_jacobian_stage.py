@@ -168,3 +168,23 @@ def test_stage_rejects_partial_categories(tmp_path, model_and_inputs):
             tmp_path / "jne_ss.h5",
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stage_without_atlas_rois_writes_header(tmp_path, model_and_inputs):
+    model, inputs = model_and_inputs
+    categories = np.array(["faces", "places"])[np.arange(N_STIMULI) % 2]
+    roi_path = tmp_path / "jne_roi.tsv"
+    run_jacobian(
+        model,
+        inputs,
+        stimulus_ids(),
+        categories,
+        tmp_path / "jne.tsv",
+        tmp_path / "jne_ss.h5",
+        roi=np.full(N_VOXELS, ""),
+        out_roi_table=roi_path,
+        n_bootstrap=20,
+    )
+    table = pd.read_csv(roi_path, sep="\t")
+    assert len(table) == 0
+    assert "jne_ci_low" in table.columns

@@ -244,3 +244,32 @@ def test_misspelt_config_key_stops_run(tmp_path):
     assert "jacobian.max_memory" in message
     assert "max_memory_gb" in message
     assert not (tmp_path / "results").exists()
+
+
+def test_local_data_without_atlas_stops_run(tmp_path):
+    command = [sys.executable, "-m", "jne.cli", "example-data"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [*command, str(tmp_path / "data"), "--kind", "volume"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    options = yaml.safe_load(result.stdout)["options"]
+    options.pop("atlas")
+    options.pop("atlas_labels")
+    config = {
+        "datasets": {
+            "mine": {
+                "source": "local",
+                "subjects": ["01"],
+                "layers": ["0"],
+                "options": options,
+            }
+        }
+    }
+    path = tmp_path / "no_atlas.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--dry-run", configfile=path, check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "dataset 'mine' has no atlas" in message
+    assert not (tmp_path / "results").exists()

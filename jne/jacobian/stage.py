@@ -68,6 +68,16 @@ def _resolve_categories(categories, features, n_stimuli, k_min, k_max, seed):
     return labels, "tsne-kmeans", clusters.silhouette
 
 
+ROI_TABLE_COLUMNS = [
+    "roi",
+    "n_voxels",
+    "jne_mean",
+    "jne_ci_low",
+    "jne_ci_high",
+    "jne_standard_error",
+]
+
+
 def run_jacobian(
     model,
     inputs,
@@ -212,7 +222,15 @@ def run_jacobian(
     )
     write_table(out_table, table)
     if out_roi_table is not None:
-        write_table(out_roi_table, intervals.roi_table)
+        roi_table = intervals.roi_table
+        if roi_table is None:
+            # No voxel lies in an atlas ROI: write the header only, so the
+            # workflow's declared output exists.
+            logger.warning(
+                "No voxel has an atlas ROI: %s lists no ROI.", out_roi_table
+            )
+            roi_table = pd.DataFrame(columns=ROI_TABLE_COLUMNS)
+        write_table(out_roi_table, roi_table)
     elapsed = time.perf_counter() - start
     logger.info(
         "jacobian stage: %d voxels, %d stimuli, %d categories (%s) in "

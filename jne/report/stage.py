@@ -24,7 +24,7 @@ from jne.report.categories import (
     write_category_table,
 )
 from jne.report.context import DataLabel
-from jne.report.hierarchy import ordering_test
+from jne.report.hierarchy import ordering_test, resolve_groups
 from jne.report.hierarchy_figures import plot_hierarchy
 from jne.report.maps import write_maps
 from jne.report.meshes import load_template
@@ -235,6 +235,9 @@ def write_subject_report(
         f"FDR q < {fdr_q}"
     )
     groups = roi_groups or None
+    if groups:
+        # Fails early, naming the atlas ROIs, when no group is usable.
+        resolve_groups(results.atlas, groups)
 
     write_maps(
         out_dir / "maps",

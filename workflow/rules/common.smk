@@ -26,6 +26,19 @@ try:
     for _name, _settings in config["datasets"].items():
         for _subject in _settings["subjects"]:
             check_options(_settings["source"], _subject, _settings["options"])
+        _options = _settings["options"] or {}
+        _no_atlas = (
+            _settings["source"] == "local" and not _options.get("atlas")
+        ) or (_settings["source"] == "nsd" and _options.get("atlas") == [])
+        if _no_atlas:
+            # The reports summarise JNE per ROI and test the ROI hierarchy.
+            raise WorkflowError(
+                f"{CONFIG_ORIGIN}: dataset {_name!r} has no atlas (option "
+                "'atlas'). The workflow's reports summarise JNE per ROI and "
+                "test the ROI hierarchy, so they need one: give options.atlas "
+                "(and atlas_labels for local files), see docs/inputs.md. "
+                "Without an atlas, use the jne command or the Python API."
+            )
 except JNEError as error:
     raise WorkflowError(f"{CONFIG_ORIGIN}: {error}") from None
 
