@@ -5,12 +5,23 @@ renamed into place, so an interrupted run never leaves a half-written file
 under the final name. ``os.replace`` is atomic on POSIX file systems when
 source and destination are on the same file system, which holds here
 because the temporary file sits next to the destination.
+
+A process killed with SIGKILL cannot remove its temporary file. Each
+temporary name therefore carries the host and process id of its writer,
+and the next write to the same destination removes the temporary files
+of writers on this host that no longer run. Files of live processes and
+of other hosts (a cluster's shared folder) are left alone.
 """
 
 import contextlib
+import logging
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -36,8 +47,11 @@ def atomic_path(path, suffix=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix is None:
         suffix = "".join(path.suffixes)
+    _remove_stale_temporaries(path)
     handle, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent
+        prefix=f".{path.name}.{_host()}-{os.getpid()}.",
+        suffix=f".tmp{suffix}",
+        dir=path.parent,
     )
     os.close(handle)
     tmp_path = Path(tmp_name)
@@ -51,6 +65,39 @@ def atomic_path(path, suffix=None):
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _host():
+    """Return this host's name without dots, for temporary file names."""
+    return socket.gethostname().replace(".", "_") or "localhost"
+
+
+def _pid_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_temporaries(path):
+    """Remove temporary files for ``path`` left by dead local writers."""
+    pattern = re.compile(
+        r"^\.+" + re.escape(path.name) + r"\.(?P<host>[^.]+)-(?P<pid>\d+)\."
+    )
+    host = _host()
+    for candidate in path.parent.glob(f".*{path.name}.*.tmp*"):
+        match = pattern.match(candidate.name)
+        if not match or match["host"] != host:
+            continue
+        if _pid_running(int(match["pid"])):
+            continue
+        candidate.unlink(missing_ok=True)
+        logger.info(
+            "Removed %s, left by an interrupted earlier run.", candidate
+        )
 
 
 def _current_umask():
