@@ -60,6 +60,40 @@ def _source_function(source):
     )
 
 
+def input_files(source, subject, options=None):
+    """Return the user's files that a source reads for one subject.
+
+    The workflow declares them as inputs of the fetch rule, so that
+    Snakemake reruns fetch, and everything after it, when one of them is
+    replaced. Files that a source downloads itself are not listed.
+
+    Returns
+    -------
+    list of str
+        For ``local``, every path option; for ``nsd``, the precomputed
+        embeddings file when one is given; nothing for ``demo``.
+    """
+    options = dict(options or {})
+    for key in COMMON_DEFAULTS:
+        options.pop(key, None)
+    files = []
+    if source == "local":
+        from jne.sources.local import PATH_OPTIONS, resolve_options
+
+        resolved = resolve_options(options, str(subject))
+        for key in PATH_OPTIONS:
+            value = resolved[key]
+            if isinstance(value, dict):
+                files.extend(value.values())
+            elif value is not None:
+                files.append(value)
+    elif source == "nsd":
+        embeddings = options.get("embeddings") or {}
+        if isinstance(embeddings, dict) and embeddings.get("file"):
+            files.append(str(embeddings["file"]).format(subject=subject))
+    return [str(path) for path in files]
+
+
 def check_options(source, subject, options=None):
     """Check a source's options without fetching anything.
 

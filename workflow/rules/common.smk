@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(workflow.basedir)))
 
 from jne.config import validate_config  # noqa: E402
 from jne.errors import JNEError  # noqa: E402
-from jne.sources import check_options  # noqa: E402
+from jne.sources import check_options, input_files  # noqa: E402
 
 CONFIG_ORIGIN = (
     ", ".join(str(p) for p in workflow.overwrite_configfiles)
@@ -65,6 +65,14 @@ MODEL_FOLDER = "results/{dataset}/sub-{subject}/layer-{layer}/model-{model}"
 
 def dataset_config(wildcards):
     return config["datasets"][wildcards.dataset]
+
+
+def fetch_inputs(wildcards):
+    """The user's files behind a dataset (local files, NSD embeddings)."""
+    settings = config["datasets"][wildcards.dataset]
+    return input_files(
+        settings["source"], wildcards.subject, settings["options"]
+    )
 
 
 def is_simulated(wildcards):

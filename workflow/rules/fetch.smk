@@ -1,8 +1,11 @@
 # Fetch: bring one subject's responses, stimuli, embeddings and atlas into
-# a single HDF5 file, from the demo builder, local files or NSD.
+# a single HDF5 file, from the demo builder, local files or NSD. The user's
+# own files are inputs, so replacing one reruns everything after it.
 
 
 rule fetch:
+    input:
+        fetch_inputs,
     output:
         "results/{dataset}/sub-{subject}/data/dataset.h5",
     params:
