@@ -366,17 +366,26 @@ def run_monitored(command, time_limit, log_path):
             }
     # The mean pass ran to its end, the deviation pass is extrapolated
     # from its last progress line. The JNE-SS pass is not included.
-    seconds = sum(p["elapsed"] + p["left"] for p in passes.values())
+    # Without a progress line of the deviation pass there is nothing to
+    # extrapolate from, and the time is unknown.
+    seconds = None
+    note = (
+        f"stopped after {time_limit:.0f} s before the deviation pass "
+        "reported progress; no time could be extrapolated"
+    )
+    if any("deviation" in name.lower() for name in passes):
+        seconds = sum(p["elapsed"] + p["left"] for p in passes.values())
+        note = (
+            f"stopped after {time_limit:.0f} s and extrapolated from the "
+            "progress lines; excludes the JNE-SS pass"
+        )
     return {
         "variant": command[command.index("--variant") + 1],
         "n_voxels": int(command[command.index("--voxels") + 1]),
         "budget_gb": float(command[command.index("--budget") + 1]),
         "completed": False,
         "seconds": seconds,
-        "seconds_note": (
-            f"stopped after {time_limit:.0f} s and extrapolated from the "
-            "progress lines; excludes the JNE-SS pass"
-        ),
+        "seconds_note": note,
         "passes": passes,
         "peak_rss_gb": peak / GB,
         "command": command,

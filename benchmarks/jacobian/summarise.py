@@ -25,7 +25,7 @@ def describe(record):
         record.get("variant", "fast"),
         str(record.get("n_voxels", "")),
         f"{record.get('budget_gb', 2.0):g}",
-        f"{seconds:.0f}",
+        "stopped" if seconds is None else f"{seconds:.0f}",
         f"{record['peak_rss_gb']:.2f}",
         "" if before is None else f"{before:.2f}",
         f"{load[0]:.1f}",
