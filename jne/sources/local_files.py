@@ -70,10 +70,23 @@ def read_table(path, *, required=("stimulus_id",)):
     -------
     DataFrame
         ``stimulus_id`` is read as str, so ids such as ``007`` keep their
-        leading zeros. Empty cells are missing values.
+        leading zeros. Only empty cells are missing values: strings that
+        pandas would read as missing by default (``NA``, ``null``,
+        ``n/a``) stay strings, because they are valid ids and names.
     """
     try:
-        table = pd.read_csv(path, sep="\t", dtype={"stimulus_id": str})
+        table = pd.read_csv(
+            path,
+            sep="\t",
+            dtype={"stimulus_id": str},
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except pd.errors.EmptyDataError as error:
+        raise DataError(
+            f"{path} is empty: it needs a header row and one row per "
+            "entry."
+        ) from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(
             f"{path} could not be read as a tab-separated table: {error}"

@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 # Import the jne next to this Snakefile even when it is not pip-installed.
 sys.path.insert(0, str(Path(workflow.basedir)))
 
-from jne.config import validate_config  # noqa: E402
+from jne.config import read_yaml, validate_config  # noqa: E402
 from jne.errors import JNEError  # noqa: E402
 from jne.sources import check_options, input_files  # noqa: E402
 
@@ -17,6 +17,15 @@ CONFIG_ORIGIN = (
     ", ".join(str(p) for p in workflow.overwrite_configfiles)
     or "config/config.yaml"
 )
+# Snakemake's own YAML reading keeps the last of two equal keys; read the
+# files again to reject that. The messages name the file.
+try:
+    for _path in workflow.overwrite_configfiles or [
+        Path(workflow.basedir) / "config" / "config.yaml"
+    ]:
+        read_yaml(_path)
+except JNEError as error:
+    raise WorkflowError(str(error)) from None
 try:
     validate_config(
         config,
