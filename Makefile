@@ -28,7 +28,8 @@ report: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first and pinned, so no later requirement pulls a CUDA build.
+	# torch first and pinned, so that a later requirement cannot replace the
+	# build that TORCH_PIP_ARGS selected (see docs/cluster.md).
 	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .

@@ -19,6 +19,21 @@ def describe(wildcards):
     return ", ".join(f"{k}={v}" for k, v in dict(wildcards).items())
 
 
+def is_simulated(snakemake):
+    """Whether the job's dataset has simulated responses (see common.smk)."""
+    dataset = dict(snakemake.wildcards).get("dataset")
+    settings = snakemake.config.get("datasets", {}).get(dataset)
+    if not settings:
+        return False
+    options = settings.get("options") or {}
+    return settings.get("source") == "demo" or options.get("simulated") is True
+
+
+def responses_label(snakemake):
+    """Return the value of the ``responses`` column of result tables."""
+    return "simulated" if is_simulated(snakemake) else "measured"
+
+
 @contextlib.contextmanager
 def job(snakemake, step):
     """Run one rule's work with logging set up.
@@ -39,6 +54,11 @@ def job(snakemake, step):
     logger.info(
         "%s started (%s), %d threads", step, context, snakemake.threads
     )
+    if is_simulated(snakemake):
+        logger.info(
+            "The responses of dataset %r are SIMULATED, not brain data.",
+            snakemake.wildcards["dataset"],
+        )
     start = time.perf_counter()
     try:
         yield

@@ -116,6 +116,17 @@ def test_second_run_does_nothing(workdir):
     assert planned_jobs(workdir) == {}
 
 
+def test_demo_results_say_simulated(workdir):
+    folder = workdir / "results/demo/sub-01/layer-6/model-relu"
+    for table in (folder / "scores.tsv", folder / "jne_summary.tsv"):
+        responses = pd.read_csv(table, sep="\t")["responses"]
+        assert (responses == "simulated").all(), table
+    logs = sorted((workdir / "results/demo/logs").rglob("*.log"))
+    assert logs
+    for log in logs:
+        assert "SIMULATED" in log.read_text(), log
+
+
 def test_deleting_scores_reruns_only_dependents(workdir):
     scores = workdir / "results/demo/sub-01/layer-6/model-relu/scores.tsv"
     scores.unlink()

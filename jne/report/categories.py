@@ -21,6 +21,7 @@ from jne.errors import DataError
 from .context import figure_title
 from .roi import roi_masks
 from .style import (
+    save_note_figure,
     FONT_SIZE, TITLE_SIZE, add_simulated_footer, new_figure, save_figure,
 )
 
@@ -101,6 +102,16 @@ def plot_category_heatmap(
     list of Path
     """
     n_categories, n_rois = matrix.shape
+    if n_rois == 0 or n_categories == 0:
+        return save_note_figure(
+            png_path,
+            "JNE-SS by stimulus category and ROI",
+            "No ROI has a voxel that passed the significance test, so there "
+            "is no JNE-SS to show.",
+            label=label,
+            dpi=dpi,
+            vector_format=vector_format,
+        )
     cell = 0.42
     panel_width = max(3.5, n_rois * cell)
     width = 2 * panel_width + 3.8

@@ -48,7 +48,8 @@ DEFAULT_ROI_GROUPS = {
     # HCP-MMP 1.0 (Glasser et al., 2016) names without hemisphere prefix.
     "hcp_mmp": {
         "primary": ["V1"],
-        "intermediate": ["V2", "V3", "V4"],
+        # Retinotopic areas beyond V1, including the dorsal V3A and V3B.
+        "intermediate": ["V2", "V3", "V4", "V3A", "V3B"],
         "higher": [
             "V8", "PIT", "FFC", "VVC", "VMV1", "VMV2", "VMV3", "PHA1",
             "PHA2", "PHA3", "PH", "LO1", "LO2", "LO3", "V4t", "MT", "MST",

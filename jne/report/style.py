@@ -8,6 +8,7 @@ long report run does not accumulate open figures.
 import contextlib
 import gc
 import logging
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from matplotlib.figure import Figure
 from jne._atomic import atomic_path
 from jne.errors import ConfigError
 
-from .context import SIMULATED_NOTE
+from .context import SIMULATED_NOTE, figure_title
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,28 @@ def add_simulated_footer(figure, label):
             color=SIMULATED_COLOR,
             weight="bold",
         )
+
+
+def save_note_figure(
+    png_path, title, note, *, label=None, dpi=100, vector_format="svg"
+):
+    """Write a figure that states why there is nothing to plot.
+
+    Used when, for example, no voxel passed the significance test. The
+    file still exists, so the workflow's declared outputs are complete,
+    and whoever opens it reads the reason instead of an empty plot.
+    """
+    figure = new_figure(6.0, 2.4)
+    figure.suptitle(figure_title(title, label, width=70), fontsize=FONT_SIZE + 1)
+    figure.text(
+        0.5, 0.45, textwrap.fill(note, 60), ha="center", va="center",
+        fontsize=FONT_SIZE + 1,
+    )
+    add_simulated_footer(figure, label)
+    logger.info("Nothing to plot in %s: %s", png_path, note)
+    return save_figure(
+        figure, png_path, vector_format=vector_format, dpi=dpi
+    )
 
 
 def save_figure(figure, png_path, *, vector_format="svg", dpi=100):

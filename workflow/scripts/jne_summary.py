@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from jne._atomic import write_table
-from jne._snakemake import job
+from jne._snakemake import job, responses_label
 from jne.dataset import Dataset
 from jne.errors import DataError
 from jne.jacobian.ensemble import aggregate_seeds
@@ -63,5 +63,7 @@ with job(snakemake, "JNE summary"):
     scores = scores.loc[voxels]
     for column in ("r2", "significant", "noise_ceiling"):
         summary[column] = scores[column].to_numpy()
+    summary["responses"] = responses_label(snakemake)
+    roi_rows = roi_rows.assign(responses=responses_label(snakemake))
     write_table(snakemake.output.voxels, summary)
     write_table(snakemake.output.rois, roi_rows)

@@ -1,7 +1,7 @@
 import numpy as np
 
 from jne._atomic import write_table
-from jne._snakemake import job
+from jne._snakemake import job, responses_label
 from jne.errors import DataError
 from jne.models import load_predictions
 from jne.prepare import Prepared
@@ -31,4 +31,5 @@ with job(snakemake, "score"):
         seed=settings["seed"],
     )
     table.insert(1, "n_seeds", len(predictions))
+    table["responses"] = responses_label(snakemake)
     write_table(snakemake.output[0], table)
