@@ -127,9 +127,9 @@ def download(url, dest, **options):
         For a URL that is not HTTP or HTTPS, or an option out of range.
     DownloadError
         On an HTTP 4xx status other than 408 and 429, on an HTML page sent
-        for a binary file (see ``BINARY_SUFFIXES``), or when every attempt
-        failed. The message states whether ``<dest>.part`` was kept for the
-        next call to resume.
+        for a binary file (``download_attempt.BINARY_SUFFIXES``), or when
+        every attempt failed. The message states whether ``<dest>.part``
+        was kept for the next call to resume.
 
     Notes
     -----

@@ -285,8 +285,9 @@ def _reject_html(transfer, headers, first_bytes):
 def check_part(transfer, sha256, md5):
     """Verify the part file. Return the check used, or None if none.
 
-    Raises TransferProblem when the part is short (it is kept to be
-    resumed) or fails a check (it is deleted).
+    Raises TransferProblem when the part is short (it is kept, and the
+    next attempt resumes it if it can be checked) or fails a check (it is
+    deleted).
     """
     part = transfer.part
     size = part.stat().st_size if part.exists() else 0
