@@ -3,9 +3,13 @@
 :func:`download` streams a URL to ``<dest>.part``, resumes it with an HTTP
 ``Range`` request after a dropped connection or a short body, retries
 transient failures with exponential backoff, checks the size and a checksum
-and renames the file into place. A lock file next to the destination lets
-several processes (for example parallel Snakemake jobs) request the same
-file: one downloads it and the others wait and reuse it.
+and renames the file into place. A part is resumed only when the response
+that started it carried a validator (``ETag`` or ``Last-Modified``, saved
+in ``<dest>.part.json`` by :mod:`jne.sources.download_resume`) that the
+server confirms, or when a configured checksum will check the result.
+A lock file next to the destination lets several processes (for example
+parallel Snakemake jobs) request the same file: one downloads it and the
+others wait and reuse it.
 
 Only the standard library is used (``urllib``), so downloads work wherever
 jne is installed.
@@ -14,22 +18,30 @@ jne is installed.
 import contextlib
 import http.client
 import logging
+import math
+import numbers
 import os
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-from jne import __version__
 from jne.errors import ConfigError, DownloadError
 from jne.log import progress
-from jne.sources.download_checks import (
-    md5_from_etag,
-    parse_content_range,
-    parse_unsatisfied_range,
-    verify_file,
+from jne.sources.download_attempt import (
+    RestartFromZero,
+    Transfer,
+    TransferProblem,
+    base_headers,
+    check_part,
+    describe_leftover,
+    run_attempt,
 )
+from jne.sources.download_checks import md5_from_etag, verify_file
+from jne.sources.download_resume import state_path
 
 try:
     import fcntl
@@ -54,23 +66,24 @@ NETWORK_ERRORS = (
 )
 
 
-class _TransferProblem(Exception):
-    """A response that ended early or failed verification: retried."""
+@dataclass(frozen=True)
+class DownloadResult:
+    """A downloaded file and whether this call transferred it.
+
+    Attributes
+    ----------
+    path : Path
+        The destination, complete and verified.
+    transferred : bool
+        True if this call downloaded the file, False if it reused a valid
+        copy that was already at ``path``.
+    """
+
+    path: Path
+    transferred: bool
 
 
-def download(
-    url,
-    dest,
-    *,
-    expected_size=None,
-    sha256=None,
-    md5=None,
-    retries=5,
-    backoff=1.0,
-    timeout=60,
-    chunk_size=DEFAULT_CHUNK_SIZE,
-    check_remote=False,
-):
+def download(url, dest, **options):
     """Download ``url`` to ``dest`` unless a verified copy is already there.
 
     Parameters
@@ -88,18 +101,20 @@ def download(
     retries : int
         Number of retries after the first attempt for connection errors,
         timeouts, HTTP 5xx, 408 and 429, truncated bodies and checksum
-        mismatches. Other HTTP 4xx statuses fail at once.
+        mismatches. Other HTTP 4xx statuses fail at once. Default 5.
     backoff : float
-        Seconds before the first retry. The delay doubles with each retry,
-        up to 300 s.
+        Seconds before the first retry, >= 0. The delay doubles with each
+        retry, up to 300 s. Default 1.0.
     timeout : float
-        Seconds to wait for the connection and for each read.
+        Seconds to wait for the connection and for each read, > 0.
+        Default 60.
     chunk_size : int
-        Bytes read and written per step.
+        Bytes read and written per step. Default 1 MiB.
     check_remote : bool
         If True and ``dest`` exists without a known size or checksum, ask
         the server (HTTP HEAD) for its size and ETag and compare them. When
         the server cannot be reached, the file is kept and a warning logged.
+        Default False.
 
     Returns
     -------
@@ -108,21 +123,59 @@ def download(
 
     Raises
     ------
+    ConfigError
+        For a URL that is not HTTP or HTTPS, or an option out of range.
     DownloadError
-        On an HTTP 4xx status other than 408 and 429, or when every attempt
-        failed. The partial file ``<dest>.part`` is kept, so the next call
-        resumes it.
+        On an HTTP 4xx status other than 408 and 429, on an HTML page sent
+        for a binary file (``download_attempt.BINARY_SUFFIXES``), or when
+        every attempt failed. The message states whether ``<dest>.part``
+        was kept for the next call to resume.
 
     Notes
     -----
+    A ``.part`` file is resumed only if the response that started it had a
+    strong ``ETag`` or ``Last-Modified`` and the resumed response has the
+    same one (the request sends it in ``If-Range``), or if ``sha256`` or
+    ``md5`` is given. Otherwise it is downloaded again from byte 0.
+
+    Without a checksum, only the size is checked. A response without
+    ``Content-Length`` and without a checksum is accepted when the
+    connection closes normally after it, and a warning states that it could
+    not be verified.
+
     A cached file is checked against ``expected_size``, ``sha256`` and
     ``md5`` (and, with ``check_remote``, the server's size and ETag). A
     file that fails is deleted and downloaded again. ``<dest>.lock`` is
     left in place after the download because deleting a lock file that
     another process has opened would break the lock.
     """
-    if retries < 0:
-        raise ConfigError(f"retries must be >= 0, got {retries}.")
+    return download_file(url, dest, **options).path
+
+
+def download_file(
+    url,
+    dest,
+    *,
+    expected_size=None,
+    sha256=None,
+    md5=None,
+    retries=5,
+    backoff=1.0,
+    timeout=60,
+    chunk_size=DEFAULT_CHUNK_SIZE,
+    check_remote=False,
+):
+    """Download like :func:`download` and report whether a transfer ran.
+
+    Takes the parameters of :func:`download`.
+
+    Returns
+    -------
+    DownloadResult
+        ``transferred`` is False when a valid cached copy was used.
+    """
+    check_url(url)
+    check_download_settings(retries=retries, backoff=backoff, timeout=timeout)
     if chunk_size <= 0:
         raise ConfigError(f"chunk_size must be positive, got {chunk_size}.")
     dest = Path(dest)
@@ -135,8 +188,8 @@ def download(
             url, dest, expected_size, sha256, md5, check_remote, timeout
         ):
             logger.info("Using cached %s", dest)
-            return dest
-        return _fetch(
+            return DownloadResult(dest, transferred=False)
+        _fetch(
             url,
             dest,
             expected_size=expected_size,
@@ -147,6 +200,54 @@ def download(
             timeout=timeout,
             chunk_size=chunk_size,
         )
+        return DownloadResult(dest, transferred=True)
+
+
+def check_url(url, name="url"):
+    """Raise ConfigError unless ``url`` is an HTTP(S) URL with a host.
+
+    ``name`` is the option that set the URL, for the message.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except (TypeError, ValueError, AttributeError):
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https"):
+        raise ConfigError(
+            f"Invalid {name} {url!r}: it must start with http:// or "
+            "https://, e.g. https://host/path."
+        )
+    if not parts.hostname:
+        raise ConfigError(
+            f"Invalid {name} {url!r}: it names no host. Write it as "
+            "http://host/path or https://host/path."
+        )
+
+
+def check_download_settings(*, retries, backoff, timeout, where=""):
+    """Raise ConfigError for retries < 0, backoff < 0 or timeout <= 0.
+
+    ``where`` follows the option name in the message, e.g. " in the NSD
+    option 'download'".
+    """
+    checks = (
+        ("retries", retries, 0, True, "a whole number >= 0"),
+        ("backoff", backoff, 0, True, "a number of seconds >= 0"),
+        ("timeout", timeout, 0, False, "a number of seconds > 0"),
+    )
+    for name, value, limit, inclusive, rule in checks:
+        number_type = numbers.Integral if name == "retries" else numbers.Real
+        valid = (
+            isinstance(value, number_type)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and (value >= limit if inclusive else value > limit)
+        )
+        if not valid:
+            raise ConfigError(
+                f"Invalid download option {name}={value!r}{where}: use "
+                f"{rule}."
+            )
 
 
 @contextlib.contextmanager
@@ -224,7 +325,7 @@ def _cached_file_is_valid(
 def _head(url, timeout):
     """Return (size, md5 or None) from an HTTP HEAD, or None on failure."""
     request = urllib.request.Request(
-        url, method="HEAD", headers=_base_headers()
+        url, method="HEAD", headers=base_headers()
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -241,10 +342,6 @@ def _head(url, timeout):
         return None
 
 
-def _base_headers():
-    return {"User-Agent": f"jne/{__version__} (Python urllib)"}
-
-
 def _fetch(
     url,
     dest,
@@ -258,13 +355,13 @@ def _fetch(
     chunk_size,
 ):
     """Run download attempts until one gives a verified file."""
-    part = dest.with_name(dest.name + ".part")
-    state = {
-        "expected_size": expected_size,
-        "total": None,
-        "etag": None,
-        "received": 0,
-    }
+    transfer = Transfer(
+        url=url,
+        dest=dest,
+        part=dest.with_name(dest.name + ".part"),
+        expected_size=expected_size,
+        checksum_given=bool(sha256 or md5),
+    )
     failures = 0
     started = time.monotonic()
     logger.info("Downloading %s to %s", url, dest)
@@ -278,9 +375,14 @@ def _fetch(
     try:
         while True:
             try:
-                _attempt(url, part, state, timeout, chunk_size, bar)
-                _check_part(part, state, expected_size, sha256, md5)
+                run_attempt(transfer, timeout, chunk_size, bar)
+                checked_by = check_part(transfer, sha256, md5)
                 break
+            except RestartFromZero as restart:
+                # Not a failure: the next request starts at byte 0, so it
+                # cannot restart again.
+                logger.info("Starting %s again from byte 0: %s", url, restart)
+                continue
             except urllib.error.HTTPError as error:
                 if not _is_transient(error.code):
                     raise DownloadError(
@@ -292,7 +394,7 @@ def _fetch(
                 reason = f"HTTP {error.code} ({error.reason})"
             except NETWORK_ERRORS as error:
                 reason = f"{type(error).__name__}: {error}"
-            except _TransferProblem as error:
+            except TransferProblem as error:
                 reason = str(error)
 
             failures += 1
@@ -300,8 +402,7 @@ def _fetch(
                 raise DownloadError(
                     f"Download of {url} failed after {failures} attempts. "
                     f"The last error was: {reason}. Check the network and "
-                    f"run again: {part} is kept and the next run resumes "
-                    "it."
+                    f"run again. {describe_leftover(transfer)}"
                 )
             delay = min(backoff * 2 ** (failures - 1), MAX_BACKOFF)
             logger.warning(
@@ -316,117 +417,31 @@ def _fetch(
     finally:
         bar.close()
 
-    os.replace(part, dest)
+    os.replace(transfer.part, dest)
+    state_path(transfer.part).unlink(missing_ok=True)
     seconds = time.monotonic() - started
     logger.info(
         "Downloaded %s: %d bytes (%d received) in %.1f s with %d retries, "
-        "saved to %s",
+        "checked by %s, saved to %s",
         url,
         dest.stat().st_size,
-        state["received"],
+        transfer.received,
         seconds,
         failures,
+        checked_by or "nothing",
         dest,
     )
+    if checked_by is None:
+        logger.warning(
+            "%s could not be verified: the server sent no Content-Length "
+            "and no MD5 ETag, and no size or checksum was given. It was "
+            "accepted because the response ended without a transfer error "
+            "(a normal close of the connection, or the last chunk of a "
+            "chunked response).",
+            dest,
+        )
     return dest
 
 
 def _is_transient(status):
     return status >= 500 or status in TRANSIENT_CLIENT_STATUS
-
-
-def _attempt(url, part, state, timeout, chunk_size, bar):
-    """Request the missing bytes of ``part`` and append them to it.
-
-    Updates ``state["total"]`` (object size in bytes from the last
-    response, or None), ``state["etag"]`` and ``state["received"]`` (bytes
-    read from the network in all attempts).
-    """
-    offset = part.stat().st_size if part.exists() else 0
-    headers = _base_headers()
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-        if state["etag"]:
-            # If the object changed since the first attempt, the server
-            # sends the whole new object (200) instead of a wrong tail.
-            headers["If-Range"] = state["etag"]
-    request = urllib.request.Request(url, headers=headers)
-
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        if error.code == 416 and offset:
-            # The part file is at least as long as the object, so the
-            # server has no bytes left to send: let the checks decide.
-            total = parse_unsatisfied_range(error.headers.get("Content-Range"))
-            if total is not None:
-                state["total"] = total
-            return
-        raise
-
-    with response:
-        etag = response.headers.get("ETag")
-        if response.status == 206:
-            content_range = response.headers.get("Content-Range")
-            parsed = parse_content_range(content_range)
-            if parsed is None:
-                raise _TransferProblem(
-                    f"invalid Content-Range header {content_range!r}"
-                )
-            start, total = parsed
-            if start != offset:
-                part.unlink(missing_ok=True)
-                raise _TransferProblem(
-                    f"server resumed at byte {start}, expected {offset}"
-                )
-            mode = "ab"
-        else:
-            if offset:
-                logger.info(
-                    "Server sent all of %s instead of bytes %d onward: "
-                    "starting again from byte 0",
-                    url,
-                    offset,
-                )
-            offset = 0
-            length = response.headers.get("Content-Length")
-            total = int(length) if length is not None else None
-            mode = "wb"
-
-        expected = state["expected_size"]
-        if total is not None and expected is not None and total != expected:
-            logger.warning(
-                "Server reports %d bytes for %s, expected %d",
-                total,
-                url,
-                expected,
-            )
-        state["total"] = total
-        state["etag"] = etag or state["etag"]
-        bar.reset(total=expected if expected is not None else total)
-        bar.update(offset)
-
-        with open(part, mode) as handle:
-            while True:
-                chunk = response.read(chunk_size)
-                if not chunk:
-                    break
-                handle.write(chunk)
-                state["received"] += len(chunk)
-                bar.update(len(chunk))
-            handle.flush()
-            os.fsync(handle.fileno())
-
-
-def _check_part(part, state, expected_size, sha256, md5):
-    """Raise _TransferProblem unless ``part`` is complete and verified."""
-    size = part.stat().st_size if part.exists() else 0
-    total = expected_size if expected_size is not None else state["total"]
-    if total is not None and size < total:
-        raise _TransferProblem(f"received {size} of {total} bytes")
-    if md5 is None and sha256 is None:
-        md5 = md5_from_etag(state["etag"])
-    problem = verify_file(part, expected_size=total, sha256=sha256, md5=md5)
-    if problem is not None:
-        part.unlink()
-        raise _TransferProblem(f"downloaded file is invalid: {problem}")

@@ -22,7 +22,6 @@ from jne.dataset import Dataset
 from jne.errors import ConfigError
 from jne.log import log_duration, progress
 from jne.sources import nsd_layout as layout
-from jne.sources.download import download
 from jne.sources.nsd_atlas import (
     LabelFile,
     build_mask,
@@ -34,6 +33,7 @@ from jne.sources.nsd_embeddings import (
     compute_embeddings,
     load_embeddings_file,
 )
+from jne.sources.nsd_files import NSDFiles
 from jne.sources.nsd_options import resolve_options, resolve_sessions
 from jne.sources.nsd_readers import (
     read_ctab,
@@ -74,11 +74,11 @@ def fetch_nsd(subject, options, *, resources_dir, name):
     sessions = resolve_sessions(options["sessions"], number)
     space = options["space"]
     kind = "surface" if space in layout.SURFACE_SPACES else "volume"
-    files = _NSDFiles(options, Path(resources_dir) / "nsd")
+    files = NSDFiles(options, Path(resources_dir) / "nsd")
     step = f"Fetching NSD subject {number:02d} ({space}, "
     step += f"{len(sessions)} sessions)"
 
-    with log_duration(logger, step):
+    with log_duration(logger, step), files.explain_damage():
         design_path = files.get(layout.EXPDESIGN)
         design = read_design(design_path)
         trials = build_trials(design, number, sessions, path=design_path)
@@ -138,37 +138,6 @@ def fetch_nsd(subject, options, *, resources_dir, name):
     return dataset
 
 
-class _NSDFiles:
-    """Find NSD files in ``nsd_dir`` or download them into a cache."""
-
-    def __init__(self, options, cache_root):
-        self.base_url = options["base_url"].rstrip("/")
-        self.cache_root = Path(cache_root)
-        self.nsd_dir = Path(options["nsd_dir"]) if options["nsd_dir"] else None
-        self.download_options = dict(options["download"])
-
-    def get(self, relative):
-        if self.nsd_dir is not None:
-            local = self.nsd_dir / relative
-            if local.is_file():
-                return local
-        settings = dict(self.download_options)
-        verify = settings.pop("verify_cache")
-        return download(
-            f"{self.base_url}/{relative}",
-            self.cache_root / relative,
-            check_remote=verify,
-            **settings,
-        )
-
-    def release(self, path):
-        """Delete ``path`` if it is a downloaded copy."""
-        path = Path(path)
-        if self.cache_root in path.parents:
-            path.unlink(missing_ok=True)
-            logger.info("Deleted %s after reading it (keep_betas=False)", path)
-
-
 def _read_label_files(options, number, kind, files):
     """Read every ROI file that the atlas or the mask names."""
     space = options["space"]
@@ -194,8 +163,12 @@ def _read_label_files(options, number, kind, files):
             grid.check(file_grid, "ROI file")
         names = {}
         if roi in options["atlas"]:
-            names = read_ctab(files.get(layout.ctab_path(number, space, roi)))
-        label_files[roi] = LabelFile(name=roi, labels=labels, names=names)
+            ctab = files.get(layout.ctab_path(number, space, roi))
+            names = read_ctab(ctab)
+            paths = paths + [ctab]
+        label_files[roi] = LabelFile(
+            name=roi, labels=labels, names=names, paths=tuple(paths)
+        )
     return label_files, grid
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from jne.dataset import Atlas
 from jne.errors import ConfigError, DataError
+from jne.sources.nsd_files import DamagedFileError
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +32,14 @@ class LabelFile:
         the brain mask) mean unlabelled.
     names : dict of int to str
         Name of each label index, from the file's ``.ctab``.
+    paths : tuple of Path
+        Files the labels and names were read from, for error messages.
     """
 
     name: str
     labels: np.ndarray
     names: dict
+    paths: tuple = ()
 
 
 def clean_roi_name(name):
@@ -96,10 +100,11 @@ def combine_atlas(label_files, merge_rois):
         for value in np.unique(label_file.labels[free]):
             name = label_file.names.get(int(value))
             if name is None:
-                raise DataError(
+                raise DamagedFileError(
                     f"ROI file {label_file.name} uses label {value}, which "
-                    "its .ctab does not name. Delete both files and fetch "
-                    "again."
+                    "its .ctab does not name, so the label and name files "
+                    "do not belong together.",
+                    label_file.paths,
                 )
             name = clean_roi_name(name)
             name = rename.get(name, name)

@@ -13,18 +13,44 @@
 """
 
 import logging
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.io
 
 from jne.errors import DataError
+from jne.sources.nsd_files import DamagedFileError
 from jne.sources.nsd_layout import TRIALS_PER_SESSION, session_runs
 
 logger = logging.getLogger(__name__)
 
 DESIGN_KEYS = ("masterordering", "subjectim", "sharedix")
+
+# Exceptions that scipy.io.loadmat raises for a file that is not an intact
+# MATLAB file, checked with scipy 1.17. An empty file gives MatReadError
+# and an HTML page IndexError. A cut or corrupt file gives OSError or
+# zlib.error, an unknown header ValueError and damaged contents
+# TypeError. A MATLAB 7.3 (HDF5) file gives NotImplementedError.
+MAT_READ_ERRORS = (
+    scipy.io.matlab.MatReadError,
+    OSError,
+    EOFError,
+    zlib.error,
+    ValueError,
+    TypeError,
+    IndexError,
+    NotImplementedError,
+)
+
+# Exceptions that pandas.read_csv raises for a file that is not UTF-8 CSV.
+CSV_READ_ERRORS = (
+    UnicodeDecodeError,
+    pd.errors.ParserError,
+    pd.errors.EmptyDataError,
+)
 
 
 @dataclass
@@ -39,32 +65,37 @@ class Design:
         nsdId of each subject's images.
     sharedix : array of int of shape (n_shared,)
         nsdIds of the images shown to every subject.
+    path : Path or None
+        File the design was read from, for error messages.
     """
 
     masterordering: np.ndarray
     subjectim: np.ndarray
     sharedix: np.ndarray
+    path: Path | None = None
 
 
 def read_design(path):
     """Read ``nsd_expdesign.mat`` and convert its indices to 0-based."""
     try:
         content = scipy.io.loadmat(path)
-    except (ValueError, NotImplementedError, OSError) as error:
-        raise DataError(
-            f"Failed to read the NSD design file {path}: {error}. Delete "
-            "it and run the fetch step again to download a fresh copy."
+    except MAT_READ_ERRORS as error:
+        raise DamagedFileError(
+            f"Failed to read the NSD design file {path} with "
+            f"scipy.io.loadmat ({type(error).__name__}: {error}).",
+            [path],
         ) from error
     missing = [key for key in DESIGN_KEYS if key not in content]
     if missing:
-        raise DataError(
-            f"The NSD design file {path} lacks {', '.join(missing)}. "
-            "Delete it and run the fetch step again."
+        raise DamagedFileError(
+            f"The NSD design file {path} lacks {', '.join(missing)}.",
+            [path],
         )
     return Design(
         masterordering=np.asarray(content["masterordering"]).ravel() - 1,
         subjectim=np.atleast_2d(content["subjectim"]) - 1,
         sharedix=np.asarray(content["sharedix"]).ravel() - 1,
+        path=Path(path),
     )
 
 
@@ -135,19 +166,31 @@ def build_stimuli(nsd_ids, design, stim_info_path):
         ``coco_split`` (when the CSV has them) and ``split``.
     """
     nsd_ids = np.unique(np.asarray(nsd_ids, dtype=np.int64))
-    info = pd.read_csv(stim_info_path)
+    try:
+        info = pd.read_csv(stim_info_path)
+    except CSV_READ_ERRORS as error:
+        raise DamagedFileError(
+            f"Failed to read the NSD stimulus table {stim_info_path} as "
+            f"UTF-8 CSV ({type(error).__name__}: {error}).",
+            [stim_info_path],
+        ) from error
     if "nsdId" not in info:
-        raise DataError(
+        raise DamagedFileError(
             f"{stim_info_path} has no 'nsdId' column, so it is not NSD's "
-            "stimulus information file. Delete it and fetch again."
+            "stimulus information file.",
+            [stim_info_path],
         )
     info = info.set_index("nsdId")
     absent = np.setdiff1d(nsd_ids, info.index.to_numpy())
     if len(absent):
-        raise DataError(
+        paths = [stim_info_path]
+        if design.path is not None:
+            paths.append(design.path)
+        raise DamagedFileError(
             f"{len(absent)} images of the design are missing from "
-            f"{stim_info_path}, e.g. nsdId {absent[0]}. The two files do "
-            "not belong together: delete both and fetch again."
+            f"{stim_info_path}, e.g. nsdId {absent[0]}, so it and the "
+            "design file do not belong together.",
+            paths,
         )
 
     stimuli = pd.DataFrame(

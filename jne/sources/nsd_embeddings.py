@@ -24,6 +24,7 @@ import numpy as np
 from jne.errors import ConfigError, DataError
 from jne.sources.extractors import make_extractor
 from jne.sources.image_features import HDF5ImageReader, compute_features
+from jne.sources.nsd_files import DamagedFileError
 from jne.sources.nsd_layout import N_IMAGES, STIMULI_DATASET
 
 logger = logging.getLogger(__name__)
@@ -268,7 +269,16 @@ def compute_embeddings(options, nsd_ids, stimuli_path, cache_dir):
     batch_size = int(options.get("batch_size", 32))
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}.")
-    with HDF5ImageReader(stimuli_path, STIMULI_DATASET) as reader:
+    try:
+        reader = HDF5ImageReader(stimuli_path, STIMULI_DATASET)
+    except OSError as error:
+        # h5py raises OSError for a file that is not HDF5 or is cut short.
+        raise DamagedFileError(
+            f"Failed to open the NSD image file {stimuli_path} with h5py "
+            f"({error}).",
+            [stimuli_path],
+        ) from error
+    with reader:
         return compute_features(
             extractor, reader, nsd_ids, cache_dir, batch_size=batch_size
         )

@@ -4,7 +4,7 @@ Options (the source's config mapping; every key is optional except
 ``embeddings``):
 
 ``base_url`` (str, default "https://natural-scenes-dataset.s3.amazonaws.com")
-    URL of the NSD root folder.
+    URL of the NSD root folder, starting with http:// or https://.
 ``nsd_dir`` (str or None)
     Local copy of NSD with the bucket's layout. Files found there are read
     in place. Missing ones are downloaded into the resources folder.
@@ -34,17 +34,20 @@ Options (the source's config mapping; every key is optional except
     bytes for float32 MGH files (0.08 GB per fsaverage hemisphere).
 ``keep_betas`` (bool, default True)
     Keep downloaded betas files after reading them. False deletes each
-    session's files once read, to save disk space.
+    session's files once read, to save disk space, but only files that
+    this run downloaded: files in ``nsd_dir`` and files cached by earlier
+    runs are kept.
 ``download`` (dict)
-    ``retries`` (5), ``backoff`` (1.0 s), ``timeout`` (60 s) and
-    ``verify_cache`` (True: compare cached files with the server's size
-    and ETag before using them).
+    ``retries`` (5, >= 0), ``backoff`` (1.0 s, >= 0), ``timeout`` (60 s,
+    > 0) and ``verify_cache`` (True: compare cached files with the
+    server's size and ETag before using them).
 """
 
 import copy
 
 from jne.errors import ConfigError
 from jne.sources import nsd_layout as layout
+from jne.sources.download import check_download_settings, check_url
 from jne.sources.nsd_embeddings import check_embeddings_options
 
 DEFAULT_OPTIONS = {
@@ -99,6 +102,25 @@ def resolve_options(options):
         )
     resolved["download"].update(download_options)
 
+    check_url(resolved["base_url"], name="NSD option base_url")
+    settings = resolved["download"]
+    check_download_settings(
+        retries=settings["retries"],
+        backoff=settings["backoff"],
+        timeout=settings["timeout"],
+        where=" in the NSD option 'download'",
+    )
+    for key, value in (
+        ("keep_betas", resolved["keep_betas"]),
+        ("download.verify_cache", settings["verify_cache"]),
+    ):
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"The NSD option {key!r} must be true or false, got "
+                f"{value!r}."
+            )
+    _check_sessions(resolved["sessions"])
+
     if resolved["space"] not in layout.SPACES:
         raise ConfigError(
             f"Invalid NSD space {resolved['space']!r}: use one of "
@@ -146,27 +168,47 @@ def resolve_options(options):
 
 def resolve_sessions(sessions, subject_number):
     """Return the sorted 1-based session numbers selected by ``sessions``."""
+    _check_sessions(sessions)
     available = layout.SESSIONS_PER_SUBJECT[subject_number]
     if sessions is None:
         return list(range(1, available + 1))
-    if isinstance(sessions, int) and not isinstance(sessions, bool):
-        sessions = list(range(1, sessions + 1))
-    if not isinstance(sessions, (list, tuple)) or not sessions:
+    selected = sessions
+    if isinstance(sessions, int):
+        selected = list(range(1, sessions + 1))
+    outside = [s for s in selected if s > available]
+    if outside or len(set(selected)) != len(selected):
         raise ConfigError(
-            f"Invalid NSD option sessions={sessions!r}: use null (all), a "
-            "number of sessions, or a list of session numbers."
-        )
-    bad = [
-        s
-        for s in sessions
-        if isinstance(s, bool)
-        or not isinstance(s, int)
-        or not 1 <= s <= available
-    ]
-    if bad or len(set(sessions)) != len(sessions):
-        raise ConfigError(
-            f"Invalid NSD sessions {list(sessions)} for subject "
+            f"Invalid NSD option sessions={sessions!r} for subject "
             f"{subject_number:02d}, who completed sessions 1 to "
             f"{available}: list each session once, within that range."
         )
-    return sorted(sessions)
+    return sorted(selected)
+
+
+def _check_sessions(sessions):
+    """Raise ConfigError unless ``sessions`` is None, n >= 1 or a list.
+
+    The number of sessions of each subject is checked by
+    :func:`resolve_sessions`, which takes the subject.
+    """
+    usage = (
+        "use null (all sessions), a number n >= 1 (sessions 1 to n) or a "
+        "list of session numbers from 1"
+    )
+    if sessions is None:
+        return
+    if isinstance(sessions, bool):
+        valid = False
+    elif isinstance(sessions, int):
+        valid = sessions >= 1
+    elif isinstance(sessions, (list, tuple)):
+        valid = bool(sessions) and all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 1
+            for s in sessions
+        )
+    else:
+        valid = False
+    if not valid:
+        raise ConfigError(
+            f"Invalid NSD option sessions={sessions!r}: {usage}."
+        )

@@ -7,14 +7,19 @@ masked chunk by chunk as they are read, so a whole session never sits in
 memory as floats.
 """
 
+import contextlib
 import logging
+import zlib
 from dataclasses import dataclass
 
 import nibabel as nib
 import numpy as np
+from nibabel.filebasedimages import ImageFileError
+from nibabel.spatialimages import HeaderDataError
 
 from jne.dataset import Space
 from jne.errors import DataError
+from jne.sources.nsd_files import DamagedFileError
 from jne.sources.nsd_layout import (
     BETA_INT16_SCALE,
     HEMISPHERES,
@@ -22,6 +27,23 @@ from jne.sources.nsd_layout import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Exceptions that nibabel raises for a file that is not an intact NIfTI or
+# MGH file, checked with nibabel 5.4. An unknown format gives
+# ImageFileError, invalid NIfTI header fields HeaderDataError and an
+# unknown MGH data type KeyError. A cut file gives OSError
+# (gzip.BadGzipFile, or fewer bytes than the header states) or EOFError,
+# and corrupt compressed data zlib.error. ValueError covers invalid values
+# that nibabel does not wrap.
+IMAGE_READ_ERRORS = (
+    ImageFileError,
+    HeaderDataError,
+    KeyError,
+    OSError,
+    EOFError,
+    zlib.error,
+    ValueError,
+)
 
 
 @dataclass
@@ -112,20 +134,26 @@ def read_ctab(path):
     with ``#`` are skipped. Index 0 (unlabelled) is dropped.
     """
     names = {}
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields or fields[0].startswith("#"):
-                continue
-            if len(fields) < 2 or not fields[0].lstrip("-").isdigit():
-                raise DataError(
-                    f"Invalid line {number} in {path}: {line.strip()!r}. "
-                    "Expected 'index name'. Delete the file and fetch "
-                    "again."
-                )
-            index = int(fields[0])
-            if index > 0:
-                names[index] = fields[1]
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.readlines()
+    except UnicodeDecodeError as error:
+        raise DamagedFileError(
+            f"Failed to read {path} as UTF-8 text ({error}).", [path]
+        ) from error
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if len(fields) < 2 or not fields[0].lstrip("-").isdigit():
+            raise DamagedFileError(
+                f"Invalid line {number} in {path}: {line.strip()!r}. "
+                "Expected 'index name'.",
+                [path],
+            )
+        index = int(fields[0])
+        if index > 0:
+            names[index] = fields[1]
     return names
 
 
@@ -146,8 +174,9 @@ def read_map(paths, kind, dtype=float):
     grid : Grid
     """
     if kind == "volume":
-        image = nib.load(paths[0])
-        data = np.asarray(image.dataobj)
+        with reading_image(paths[0]):
+            image = nib.load(paths[0])
+            data = np.asarray(image.dataobj)
         if data.ndim == 4 and data.shape[3] == 1:
             data = data[..., 0]
         if data.ndim != 3:
@@ -198,11 +227,11 @@ def read_mapped_surface_labels(label_paths, transform_paths):
         native = _convert(_read_vertex_values(label_path), np.int32)
         index = _convert(_read_vertex_values(transform_path), np.int64) - 1
         if index.min() < 0 or index.max() >= len(native):
-            raise DataError(
+            raise DamagedFileError(
                 f"{transform_path} refers to vertices outside "
-                f"{label_path}, which has {len(native)} vertices. The two "
-                "files are of different subjects: delete them and fetch "
-                "again."
+                f"{label_path}, which has {len(native)} vertices, so the "
+                "two files are of different subjects.",
+                [transform_path, label_path],
             )
         parts.append(native[index])
         n_vertices[hemisphere] = len(index)
@@ -215,7 +244,8 @@ def read_mapped_surface_labels(label_paths, transform_paths):
 
 
 def _read_vertex_values(path):
-    data = np.asarray(nib.load(path).dataobj)
+    with reading_image(path):
+        data = np.asarray(nib.load(path).dataobj)
     if data.size != data.shape[0]:
         raise DataError(
             f"{path} has shape {data.shape}, expected one value per vertex."
@@ -264,7 +294,8 @@ def _read_masked(path, grid, mask, chunk_trials):
     # Keeping the file open lets each chunk continue reading a .nii.gz
     # where the previous chunk stopped, instead of decompressing the file
     # from its start for every chunk.
-    image = nib.load(path, keep_file_open=True)
+    with reading_image(path):
+        image = nib.load(path, keep_file_open=True)
     shape = image.shape
     if grid.kind == "volume":
         file_grid = Grid(
@@ -282,10 +313,10 @@ def _read_masked(path, grid, mask, chunk_trials):
         )
     n_trials = shape[-1]
     if len(shape) != 4 or n_trials != TRIALS_PER_SESSION:
-        raise DataError(
+        raise DamagedFileError(
             f"Betas file {path} has shape {shape}, expected "
-            f"{TRIALS_PER_SESSION} trials on the last of 4 axes. Delete it "
-            "and fetch again."
+            f"{TRIALS_PER_SESSION} trials on the last of 4 axes.",
+            [path],
         )
 
     proxy = image.dataobj
@@ -296,10 +327,26 @@ def _read_masked(path, grid, mask, chunk_trials):
     out = np.empty((n_trials, int(mask.sum())), dtype=np.float32)
     for start in range(0, n_trials, chunk_trials):
         stop = min(start + chunk_trials, n_trials)
-        chunk = np.asarray(proxy[..., start:stop])
+        with reading_image(path):
+            chunk = np.asarray(proxy[..., start:stop])
         if grid.kind == "surface":
             chunk = chunk.reshape(shape[0], stop - start)
         out[start:stop] = chunk[mask].T
     if divide != 1.0:
         out /= divide
     return out
+
+
+@contextlib.contextmanager
+def reading_image(path):
+    """Raise DamagedFileError for a nibabel failure to read ``path``."""
+    try:
+        yield
+    except DataError:
+        raise
+    except IMAGE_READ_ERRORS as error:
+        raise DamagedFileError(
+            f"Failed to read {path} with nibabel "
+            f"({type(error).__name__}: {error}).",
+            [path],
+        ) from error
