@@ -124,8 +124,12 @@ def compute(args):
 def example_data(args):
     from jne.sources.local_example import write_example_dataset
 
+    from pathlib import Path
+
+    # Absolute paths, so that the options work from any working folder
+    # (Snakemake runs in its --directory).
     options = write_example_dataset(
-        args.folder, kind=args.kind, seed=args.seed
+        Path(args.folder).resolve(), kind=args.kind, seed=args.seed
     )
     print(yaml.safe_dump({"source": "local", "options": options}), end="")
     return 0
@@ -217,9 +221,21 @@ def build_parser():
     sub = commands.add_parser(
         "example-data", help="Write a small dataset in the local layout."
     )
-    sub.add_argument("folder")
-    sub.add_argument("--kind", choices=["volume", "surface"], default="volume")
-    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument(
+        "folder",
+        help="Folder to write the files to; the printed options use its "
+        "absolute path.",
+    )
+    sub.add_argument(
+        "--kind",
+        choices=["volume", "surface"],
+        default="volume",
+        help="NIfTI volume data, or fsaverage5 surface data (default "
+        "volume).",
+    )
+    sub.add_argument(
+        "--seed", type=int, default=0, help="Seed of the simulated data."
+    )
     sub.set_defaults(run=example_data)
 
     sub = commands.add_parser(
