@@ -20,7 +20,10 @@ def describe(wildcards):
 
 
 def is_simulated(snakemake):
-    """Whether the job's dataset has simulated responses (see common.smk)."""
+    """Return True if the job's dataset has simulated responses.
+
+    The same rule as ``is_simulated`` in ``workflow/rules/common.smk``.
+    """
     dataset = dict(snakemake.wildcards).get("dataset")
     settings = snakemake.config.get("datasets", {}).get(dataset)
     if not settings:
