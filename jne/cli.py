@@ -36,6 +36,19 @@ SPLITS = {
 }
 
 
+def _seed(text):
+    """Parse a random seed: an integer of 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid seed {text!r}: use an integer of 0 or more"
+        )
+    return value
+
+
 def _parse_option(text):
     """Parse ``key=value`` with a YAML value (numbers, lists, booleans)."""
     if "=" not in text:
@@ -215,7 +228,9 @@ def build_parser():
         default=200,
         help="Stimulus resamples for confidence intervals (default 200).",
     )
-    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument(
+        "--seed", type=_seed, default=0, help="Random seed (default 0)."
+    )
     sub.set_defaults(run=compute)
 
     sub = commands.add_parser(
@@ -234,7 +249,7 @@ def build_parser():
         "volume).",
     )
     sub.add_argument(
-        "--seed", type=int, default=0, help="Seed of the simulated data."
+        "--seed", type=_seed, default=0, help="Seed of the simulated data."
     )
     sub.set_defaults(run=example_data)
 
@@ -245,7 +260,9 @@ def build_parser():
     sub.add_argument(
         "--quick", action="store_true", help="Reduced sizes (under a minute)."
     )
-    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument(
+        "--seed", type=_seed, default=0, help="Random seed (default 0)."
+    )
     sub.set_defaults(run=validate)
     return parser
 

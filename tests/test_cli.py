@@ -95,3 +95,9 @@ def test_check_config_checks_source_options(tmp_path):
     assert result.returncode == 2
     assert "sise" in result.stderr
     assert "dataset 'd'" in result.stderr
+
+
+def test_negative_seed_rejected(tmp_path):
+    result = jne("example-data", tmp_path, "--seed", "-3", check=False)
+    assert result.returncode == 2
+    assert "invalid seed '-3'" in result.stderr

@@ -195,3 +195,11 @@ def test_surrogate_shape_mismatch():
     fit = _fit_quietly(X, Y)
     with pytest.raises(DataError, match="Use the X and Y"):
         linear_surrogate(fit, X, Y[:, :2], seed=0)
+
+
+@pytest.mark.parametrize("cv", [1, 21])
+def test_cv_folds_out_of_range_rejected(cv):
+    X, Y, _, _ = _linear_data(20, 3, 2, noise=0.1)
+    with pytest.raises(ConfigError, match=f"cv={cv}") as error:
+        fit_ridge(X, Y, cv=cv)
+    assert "2 to 20 folds" in str(error.value)

@@ -178,6 +178,12 @@ def fit_ridge(
     X_train, Y_train, alphas = _check_inputs(X_train, Y_train, alphas, device)
     n_samples, n_features = X_train.shape
     n_voxels = Y_train.shape[1]
+    if isinstance(cv, int) and not 2 <= cv <= n_samples:
+        raise ConfigError(
+            f"Invalid ridge cv={cv}: cross-validation needs 2 to "
+            f"{n_samples} folds for {n_samples} training stimuli. Set "
+            "models.ridge.cv in that range (5 is the default)."
+        )
     kernel = n_samples < n_features
     solver = "KernelRidgeCV" if kernel else "RidgeCV"
     logger.info(

@@ -17,7 +17,7 @@ import pandas as pd
 
 from jne._atomic import write_table
 from jne.dataset import Dataset
-from jne.errors import DataError
+from jne.errors import ConfigError, DataError
 from jne.report.categories import (
     category_roi_matrix,
     plot_category_heatmap,
@@ -33,7 +33,7 @@ from jne.report.recovery import (
     recovery_table,
     write_recovery_table,
 )
-from jne.report.roi import roi_table, write_roi_table
+from jne.report.roi import roi_masks, roi_table, write_roi_table
 from jne.report.scatter import plot_r2_scatter
 
 logger = logging.getLogger(__name__)
@@ -294,6 +294,7 @@ def write_subject_report(
                 vector_format=vector_format,
             )
 
+    table_groups, table_rois = _table_groups(results.atlas, groups)
     table = roi_table(
         results.atlas,
         jne=values["jne"],
@@ -301,7 +302,8 @@ def write_subject_report(
         r2_nonlinear=values["r2_nonlinear"],
         noise_ceiling=values["noise_ceiling"],
         significant=significant,
-        roi_groups=groups,
+        roi_groups=table_groups,
+        rois=table_rois,
         seed=seed,
         label=label,
     )
@@ -381,6 +383,25 @@ def write_subject_report(
         )
     logger.info("Wrote the report of %s to %s", label.text(), out_dir)
     return table
+
+
+def _table_groups(atlas, roi_groups):
+    """Return the ROI groups and the ROI order of the ROI table.
+
+    The groups are those of the hierarchy test (the configured ones, else
+    the preset that matches the atlas), so that the table's ``group``
+    column and the layer figure's colours follow them. Every atlas ROI
+    stays in the table: grouped ROIs first, in group order, then the rest.
+    Without usable groups the column stays empty.
+    """
+    all_rois = list(roi_masks(atlas, None))
+    try:
+        groups = resolve_groups(atlas, roi_groups)
+    except ConfigError:
+        return None, all_rois
+    grouped = [roi for members in groups.values() for roi in members]
+    rest = [roi for roi in all_rois if roi not in grouped]
+    return groups, [roi for roi in grouped if roi in all_rois] + rest
 
 
 def _add_roi_columns(table, results, roi_intervals):
