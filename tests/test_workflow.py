@@ -129,6 +129,18 @@ def test_demo_results_say_simulated(workdir):
         assert "SIMULATED" in log.read_text(), log
 
 
+def test_roi_summary_lists_hierarchy_groups(workdir):
+    path = (
+        workdir / "results/demo/sub-01/layer-6/model-relu/report"
+        / "roi_summary.tsv"
+    )
+    table = pd.read_csv(path, sep="\t").set_index("roi")
+    # The small demo's ROIs, in the default HCP-MMP groups.
+    assert table.loc["V1", "group"] == "primary"
+    assert table.loc["V4", "group"] == "intermediate"
+    assert table.loc["FFC", "group"] == "higher"
+
+
 def test_deleting_scores_reruns_only_dependents(workdir):
     scores = workdir / "results/demo/sub-01/layer-6/model-relu/scores.tsv"
     scores.unlink()
@@ -270,8 +282,8 @@ def example_options(folder):
     return yaml.safe_load(result.stdout)["options"]
 
 
-def test_replaced_local_file_reruns_fetch(tmp_path):
-    options = example_options(tmp_path / "data")
+def local_config(path, options):
+    """Write a config with one local dataset "mine"; return its path."""
     config = {
         "datasets": {
             "mine": {
@@ -282,8 +294,13 @@ def test_replaced_local_file_reruns_fetch(tmp_path):
             }
         }
     }
-    path = tmp_path / "local.yaml"
     path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_replaced_local_file_reruns_fetch(tmp_path):
+    options = example_options(tmp_path / "data")
+    path = local_config(tmp_path / "local.yaml", options)
     target = "results/mine/sub-01/data/dataset.h5"
     snakemake(tmp_path, target, configfile=path, timeout=600)
     assert planned_jobs(tmp_path, target, "--configfile", str(path)) == {}
@@ -301,18 +318,7 @@ def test_local_data_without_atlas_stops_run(tmp_path):
     options = example_options(tmp_path / "data")
     options.pop("atlas")
     options.pop("atlas_labels")
-    config = {
-        "datasets": {
-            "mine": {
-                "source": "local",
-                "subjects": ["01"],
-                "layers": ["0"],
-                "options": options,
-            }
-        }
-    }
-    path = tmp_path / "no_atlas.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = local_config(tmp_path / "no_atlas.yaml", options)
     result = snakemake(tmp_path, "--dry-run", configfile=path, check=False)
     assert result.returncode != 0
     message = result.stdout + result.stderr
