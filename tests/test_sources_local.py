@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from jne.dataset import Dataset
-from jne.errors import ConfigError
+from jne.errors import ConfigError, DataError
 from jne.sources import fetch_dataset
 from jne.sources.local_example import write_example_dataset
 
@@ -271,3 +271,22 @@ def test_check_options_rejects_unknown_demo_option():
 
     with pytest.raises(ConfigError, match="siz"):
         check_options("demo", "01", {"siz": "small"})
+
+
+@pytest.mark.parametrize("key", ["responses", "mask", "atlas"])
+def test_truncated_nifti_names_file(volume, key):
+    path = volume[key]
+    data = open(path, "rb").read()
+    with open(path, "wb") as handle:
+        handle.write(data[: len(data) // 2])
+    with pytest.raises(DataError, match="could not (be )?read") as error:
+        _fetch(volume)
+    assert str(path) in str(error.value)
+
+
+def test_truncated_hdf5_embeddings_name_file(volume, tmp_path):
+    path = tmp_path / "embeddings.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    with pytest.raises(DataError, match="could not be read") as error:
+        _fetch({**volume, "embeddings": str(path)})
+    assert str(path) in str(error.value)

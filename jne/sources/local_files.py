@@ -6,9 +6,12 @@ labels (NPY, GIfTI, MGH/MGZ) with a labels TSV. Tables: tab-separated
 text. Every reader raises :class:`jne.errors.DataError` naming the file.
 """
 
+import functools
 import logging
 import re
+import zlib
 from pathlib import Path
+from xml.parsers.expat import ExpatError
 
 import h5py
 import nibabel as nib
@@ -25,6 +28,38 @@ GIFTI_SUFFIXES = (".gii",)
 MGH_SUFFIXES = (".mgh", ".mgz")
 NPY_SUFFIXES = (".npy",)
 HDF5_SUFFIXES = (".h5", ".hdf5")
+
+
+# What nibabel, gzip, h5py and numpy raise for a file that is cut short or
+# is not what its name says.
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    zlib.error,
+    ExpatError,
+    nib.filebasedimages.ImageFileError,
+)
+
+
+def names_file_on_error(reader):
+    """Turn low-level read errors of ``reader(path, ...)`` into DataError.
+
+    The message names the file, so that a truncated or damaged file does
+    not end the run with a bare ``EOFError`` or ``OSError``.
+    """
+
+    @functools.wraps(reader)
+    def wrapper(path, *args, **kwargs):
+        try:
+            return reader(path, *args, **kwargs)
+        except _READ_ERRORS as error:
+            raise DataError(
+                f"{path} could not be read ({type(error).__name__}: "
+                f"{error}). The file may be incomplete or in another "
+                "format than its name says: copy or export it again."
+            ) from error
+
+    return wrapper
 
 
 def file_format(path):
@@ -111,6 +146,15 @@ def load_grid_image(path, *, description):
         ) from error
 
 
+@names_file_on_error
+def read_image_data(path, image):
+    """Return the voxel array of a loaded ``image`` read from ``path``.
+
+    nibabel reads the data only now, so a truncated file fails here.
+    """
+    return np.asanyarray(image.dataobj)
+
+
 def check_same_grid(image, reference, *, file, reference_file):
     """Raise unless two NIfTI images share shape (first 3 axes) and affine."""
     shape = tuple(image.shape[:3])
@@ -127,6 +171,7 @@ def check_same_grid(image, reference, *, file, reference_file):
         )
 
 
+@names_file_on_error
 def read_mask(path):
     """Read a brain mask NIfTI.
 
@@ -151,6 +196,7 @@ def read_mask(path):
     return image, mask
 
 
+@names_file_on_error
 def read_volume_responses(path, mask_image, mask, mask_file):
     """Read a 4D NIfTI of trial betas inside a mask.
 
@@ -174,6 +220,7 @@ def read_volume_responses(path, mask_image, mask, mask_file):
     return np.ascontiguousarray(betas.T)
 
 
+@names_file_on_error
 def read_gifti(path, *, description):
     """Read a GIfTI data file as an array of shape (n_arrays, n_vertices).
 
@@ -200,6 +247,7 @@ def read_gifti(path, *, description):
     return np.stack(arrays)
 
 
+@names_file_on_error
 def read_mgh(path, *, description):
     """Read an MGH/MGZ surface file as an array of shape (n_frames,
     n_vertices); FreeSurfer stores (n_vertices, 1, 1, n_frames)."""
@@ -219,6 +267,7 @@ def read_mgh(path, *, description):
     return data[:, 0, 0, :].T
 
 
+@names_file_on_error
 def read_array(path, *, description, dataset=None):
     """Read an NPY file or one HDF5 dataset into memory."""
     kind = file_format(path)
@@ -266,6 +315,7 @@ def _natural_key(name):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
+@names_file_on_error
 def read_embeddings(path, *, layers=None, stimulus_ids):
     """Read stimulus embeddings from NPY or HDF5.
 
@@ -319,6 +369,7 @@ def read_embeddings(path, *, layers=None, stimulus_ids):
     return {layer: values[order] for layer, values in embeddings.items()}
 
 
+@names_file_on_error
 def _npy_layers(path, layers):
     values = read_array(path, description="embeddings")
     if values.ndim == 2:
@@ -357,6 +408,7 @@ def _row_order(path, row_ids, stimulus_ids):
     return np.array([position[sid] for sid in stimulus_ids])
 
 
+@names_file_on_error
 def read_labels_table(path):
     """Read an atlas labels TSV with columns ``index`` and ``name``.
 

@@ -68,7 +68,7 @@ def read_volume(opts):
             file=opts["atlas"],
             reference_file=opts["mask"],
         )
-        data = np.asanyarray(atlas_image.dataobj)
+        data = local_files.read_image_data(opts["atlas"], atlas_image)
         if data.ndim == 4 and data.shape[3] == 1:
             data = data[..., 0]
         if data.ndim != 3:
