@@ -65,8 +65,8 @@ def check_config(args):
     from jne.sources import check_options
 
     config = load_config(args.config)
-    # The workflow checks source options before any rule runs; so does
-    # this command, for the same messages without Snakemake.
+    # The workflow checks source options before any rule runs. This
+    # command does too, so it gives the same messages without Snakemake.
     for name, settings in config["datasets"].items():
         for subject in settings["subjects"]:
             try:

@@ -30,8 +30,8 @@ NPY_SUFFIXES = (".npy",)
 HDF5_SUFFIXES = (".h5", ".hdf5")
 
 
-# What nibabel, gzip, h5py and numpy raise for a file that is cut short or
-# is not what its name says.
+# Exceptions that nibabel, gzip, h5py and numpy raise for a file that is
+# cut short or is not in the format its name suggests.
 _READ_ERRORS = (
     OSError,
     EOFError,
