@@ -240,6 +240,18 @@ def test_invalid_arguments_raise():
         compute_jne(model, bad)
 
 
+def test_wrong_feature_count_named():
+    model = make_model("relu")
+    inputs = make_inputs()
+    wider = torch.cat([inputs, inputs[:, :1]], dim=1)
+    with pytest.raises(DataError, match="built for") as error:
+        compute_jne(model, wider)
+    assert f"{wider.shape[1]} features" in str(error.value)
+    generic = TwoLayerNet()
+    with pytest.raises(DataError, match="failed on one stimulus"):
+        compute_jne(generic, torch.randn(5, 3))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("mode", ["fast", "forward", "reverse"])
 def test_cuda_matches_cpu(mode):

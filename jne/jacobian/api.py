@@ -47,9 +47,24 @@ MODES = ("auto", "fast", "forward", "reverse", "approximate")
 
 def _model_outputs(model, function, x):
     if isinstance(model, ResidualMLP):
+        expected = model.config["n_features"]
+        if x.shape[1] != expected:
+            raise DataError(
+                f"The inputs have {x.shape[1]} features, but the model was "
+                f"built for {expected}. Pass the features the model was "
+                "fitted on (after the same preparation, e.g. the same "
+                "principal components)."
+            )
         return model.config["n_voxels"]
     with torch.no_grad():
-        output = function(x[:1])
+        try:
+            output = function(x[:1])
+        except RuntimeError as error:
+            raise DataError(
+                f"The model failed on one stimulus of shape "
+                f"{tuple(x[:1].shape)}: {error}. Check that the inputs have "
+                "the number of features the model expects."
+            ) from error
     if not torch.is_tensor(output) or output.ndim != 2 or output.shape[0] != 1:
         raise DataError(
             f"The model must map inputs of shape (n, n_features) to (n, "
