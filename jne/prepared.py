@@ -146,7 +146,21 @@ class Prepared:
     @classmethod
     def load(cls, path):
         """Read a file written by :meth:`save`."""
-        with h5py.File(path, "r") as f:
+        try:
+            handle = h5py.File(path, "r")
+        except OSError as error:
+            raise DataError(
+                f"{path} could not be opened as HDF5 ({error}). Pass the "
+                "prepared.h5 that the prepare step wrote."
+            ) from error
+        with handle as f:
+            if any(name not in f for name in SPLITS):
+                raise DataError(
+                    f"{path} is not a prepared-data file: it has no "
+                    f"'train', 'val' and 'test' groups (found: "
+                    f"{', '.join(f.keys())}). Pass the prepared.h5 that the "
+                    "prepare step wrote, not dataset.h5."
+                )
             version = int(f.attrs.get("format_version", 0))
             if version != FORMAT_VERSION:
                 raise DataError(

@@ -142,3 +142,27 @@ def test_predictions_roundtrip(tmp_path):
 def test_predictions_need_one_id_per_row(tmp_path):
     with pytest.raises(DataError, match="one id per row"):
         save_predictions(tmp_path / "p.h5", np.zeros((3, 2)), ["a", "b"])
+
+
+def test_load_mlp_swapped_files_named(tmp_path, small_fit):
+    fit, _, _ = small_fit
+    save_mlp(fit, tmp_path)
+    weights = tmp_path / "weights.pt"
+    metadata = tmp_path / "model.json"
+    with pytest.raises(DataError, match="torch weights") as error:
+        load_mlp(metadata, metadata)
+    assert str(metadata) in str(error.value)
+    with pytest.raises(DataError, match="model.json") as error:
+        load_mlp(weights, tmp_path / "history.tsv")
+    assert "history.tsv" in str(error.value)
+
+
+def test_dataset_file_is_not_prepared(tmp_path, small_dataset):
+    from jne.prepared import Prepared
+
+    path = tmp_path / "dataset.h5"
+    small_dataset.save(path)
+    with pytest.raises(DataError, match="not a prepared-data file"):
+        Prepared.load(path)
+    with pytest.raises(DataError, match="could not be opened"):
+        Prepared.load(tmp_path / "absent.h5")

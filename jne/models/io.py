@@ -18,6 +18,7 @@ import datetime
 import hashlib
 import json
 import logging
+import pickle
 import platform
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -166,7 +167,13 @@ def load_mlp(weights, metadata, device="cpu"):
             "MLP. Pass the model.json written next to weights.pt."
         )
     model = ResidualMLP(**document["architecture"])
-    state = torch.load(weights, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError) as error:
+        raise DataError(
+            f"{weights} could not be read as torch weights ({error}). Pass "
+            "the weights.pt written by the fit."
+        ) from error
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
@@ -179,8 +186,19 @@ def load_mlp(weights, metadata, device="cpu"):
 
 def read_metadata(path):
     """Read a ``model.json`` and check its format version."""
-    with open(path, encoding="utf-8") as handle:
-        document = json.load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(
+            f"{path} could not be read as a model.json ({error}). Pass the "
+            "model.json written next to weights.pt."
+        ) from error
+    if not isinstance(document, dict):
+        raise DataError(
+            f"{path} holds a JSON {type(document).__name__}, not a "
+            "model.json object. Pass the model.json written by the fit."
+        )
     version = document.get("format_version")
     if version != FORMAT_VERSION:
         raise DataError(
