@@ -63,6 +63,31 @@ def add_simulated_footer(figure, label):
         )
 
 
+def finish_map_figure(
+    figure, png_path, *, quantity, norm, extend, width, title, label,
+    threshold_text, vector_format, dpi,
+):
+    """Add the colour bar, title and footer of a brain map, then save it.
+
+    Shared by the surface, category and volume map figures. ``width`` is
+    the figure width in inches, which also sets where the title wraps.
+
+    Returns
+    -------
+    list of Path
+        As :func:`save_figure`.
+    """
+    add_colour_bar(figure, quantity, norm, extend, width)
+    figure.suptitle(
+        figure_title(title, label, threshold_text, width=int(width * 11)),
+        fontsize=TITLE_SIZE,
+    )
+    add_simulated_footer(figure, label)
+    return save_figure(
+        figure, png_path, vector_format=vector_format, dpi=dpi
+    )
+
+
 def save_note_figure(
     png_path, title, note, *, label=None, dpi=100, vector_format="svg"
 ):

@@ -14,12 +14,12 @@ import numpy as np
 
 from jne.errors import DataError
 
-from .context import figure_title, get_quantity
+from .context import get_quantity
 from .meshes import load_template
 from .placement import scatter_to_mesh
 from .style import (
-    BAR_WIDTH, TITLE_SIZE, add_colour_bar, add_simulated_footer,
-    colour_scale, mask_insignificant, new_figure, save_figure,
+    BAR_WIDTH, colour_scale, finish_map_figure, mask_insignificant,
+    new_figure,
 )
 from .surface_render import draw_flat, flat_extent, render_view, show_image
 
@@ -132,15 +132,10 @@ def plot_surface_map(
                 crop=crops[hemi],
                 title=f"{_HEMI_NAME[hemi]} flat map",
             )
-    add_colour_bar(figure, quantity, norm, extend, width)
-    figure.suptitle(
-        figure_title(quantity.title, label, threshold_text,
-                     width=int(width * 11)),
-        fontsize=TITLE_SIZE,
-    )
-    add_simulated_footer(figure, label)
-    paths = save_figure(
-        figure, png_path, vector_format=vector_format, dpi=dpi
+    paths = finish_map_figure(
+        figure, png_path, quantity=quantity, norm=norm, extend=extend,
+        width=width, title=quantity.title, label=label,
+        threshold_text=threshold_text, vector_format=vector_format, dpi=dpi,
     )
     logger.info(
         "Surface figure of %s for %s took %.1f s",
@@ -250,15 +245,10 @@ def plot_surface_categories(
                     dpi=dpi,
                 )
                 show_image(axes, image, title)
-    add_colour_bar(figure, quantity, norm, extend, width)
-    figure.suptitle(
-        figure_title(quantity.title, label, threshold_text,
-                     width=int(width * 11)),
-        fontsize=TITLE_SIZE,
-    )
-    add_simulated_footer(figure, label)
-    paths = save_figure(
-        figure, png_path, vector_format=vector_format, dpi=dpi
+    paths = finish_map_figure(
+        figure, png_path, quantity=quantity, norm=norm, extend=extend,
+        width=width, title=quantity.title, label=label,
+        threshold_text=threshold_text, vector_format=vector_format, dpi=dpi,
     )
     logger.info(
         "Category surface figure of %s for %s took %.1f s",

@@ -26,12 +26,12 @@ import numpy as np
 
 from jne.errors import ConfigError
 
-from .context import figure_title, get_quantity
+from .context import get_quantity
 from .placement import scatter_to_grid
 from .meshes import load_template
 from .style import (
-    BAR_WIDTH, FONT_SIZE, TITLE_SIZE, add_colour_bar, add_simulated_footer,
-    colour_scale, frozen_gc, mask_insignificant, new_figure, save_figure,
+    BAR_WIDTH, FONT_SIZE, colour_scale, finish_map_figure, frozen_gc,
+    mask_insignificant, new_figure,
 )
 from .surface_render import render_view, show_image
 
@@ -224,15 +224,10 @@ def plot_volume_map(
                 figure, grid, image, space, background, outlines, style
             )
             where = "native space"
-    add_colour_bar(figure, quantity, norm, extend, width)
-    figure.suptitle(
-        figure_title(f"{quantity.title} ({where})", label, threshold_text,
-                     width=int(width * 11)),
-        fontsize=TITLE_SIZE,
-    )
-    add_simulated_footer(figure, label)
-    paths = save_figure(
-        figure, png_path, vector_format=vector_format, dpi=dpi
+    paths = finish_map_figure(
+        figure, png_path, quantity=quantity, norm=norm, extend=extend,
+        width=width, title=f"{quantity.title} ({where})", label=label,
+        threshold_text=threshold_text, vector_format=vector_format, dpi=dpi,
     )
     logger.info(
         "Volume figure of %s for %s took %.1f s",
