@@ -325,7 +325,7 @@ def run_monitored(command, time_limit, log_path):
 
     Without ``time_limit`` the child's own JSON record is returned. With
     it, a child still running at the limit is terminated, and the record
-    holds the peak memory seen so far and a time extrapolated from the
+    contains the peak memory seen so far and a time extrapolated from the
     last progress line of each pass.
     """
     log_path = Path(log_path)

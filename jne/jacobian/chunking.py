@@ -127,9 +127,10 @@ def _check_override(name, value, upper):
     return min(int(value), upper)
 
 
-def _too_small(budget, needed, what):
+def _too_small(budget, needed, computation):
     return ConfigError(
-        f"jacobian.max_memory_gb={budget / GB:.3g} is too small for {what}: "
+        f"jacobian.max_memory_gb={budget / GB:.3g} is too small for "
+        f"{computation}: "
         f"the smallest blocks need about {needed / GB:.3g} GB. Raise "
         "jacobian.max_memory_gb."
     )

@@ -1,11 +1,15 @@
 """The planned run behind ``compute_jne``: plan, execute, store, check.
 
-A run is a dict with the keys ``model``, ``function`` (the module as a
-pure function), ``x`` (inputs in the compute dtype and device), ``path``
-(``"fast"``, ``"forward"`` or ``"reverse"``), ``n_outputs``, ``voxels``
-(output columns), ``sample`` (sampled stimuli or None), ``chunks``
-(fixed block sizes), ``budget`` (bytes), ``scratch_dir`` (directory for
-spilled products or None) and optionally ``check``.
+A run is a dict. Its keys:
+
+- ``model``, and ``function``, the module as a pure function;
+- ``x``, the inputs in the compute dtype and device;
+- ``path``: ``"fast"``, ``"forward"`` or ``"reverse"``;
+- ``n_outputs``, and ``voxels``, the output columns;
+- ``sample``: the sampled stimuli, or None;
+- ``chunks``: fixed block sizes, and ``budget`` in bytes;
+- ``scratch_dir``: the directory for spilled products, or None;
+- optionally ``check``.
 """
 
 import json

@@ -17,7 +17,7 @@ class LoopLog:
     Parameters
     ----------
     logger : logging.Logger
-    what : str
+    name : str
         Name of the loop in the log line, such as ``"JNE mean pass"``.
     total : int
         Number of steps.
@@ -25,9 +25,9 @@ class LoopLog:
         Minimum seconds between lines. The last step is always logged.
     """
 
-    def __init__(self, logger, what, total, interval_s=LOG_INTERVAL_S):
+    def __init__(self, logger, name, total, interval_s=LOG_INTERVAL_S):
         self.logger = logger
-        self.what = what
+        self.name = name
         self.total = total
         self.interval_s = interval_s
         self.done = 0
@@ -43,7 +43,7 @@ class LoopLog:
         remaining = elapsed / self.done * (self.total - self.done)
         self.logger.info(
             "%s: %d of %d chunks after %.0f s, about %.0f s left",
-            self.what,
+            self.name,
             self.done,
             self.total,
             elapsed,

@@ -196,7 +196,7 @@ def read_metadata(path):
         ) from error
     if not isinstance(document, dict):
         raise DataError(
-            f"{path} holds a JSON {type(document).__name__}, not a "
+            f"{path} contains a JSON {type(document).__name__}, not a "
             "model.json object. Pass the model.json written by the fit."
         )
     version = document.get("format_version")

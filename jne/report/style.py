@@ -95,7 +95,7 @@ def save_note_figure(
 
     Used when, for example, no voxel passed the significance test. The
     file still exists, so the workflow's declared outputs are complete,
-    and a reader who opens it sees the reason, not an empty plot.
+    and a reader who opens it finds the reason, not an empty plot.
     """
     figure = new_figure(6.0, 2.4)
     figure.suptitle(figure_title(title, label, width=70), fontsize=FONT_SIZE + 1)

@@ -124,7 +124,7 @@ class NSDFiles:
             if p not in self._local and self.cache_root in p.parents
         ]
         # Files that the options name directly, e.g. embeddings.stimuli_file.
-        given = [
+        option_files = [
             str(p)
             for p in paths
             if p not in self._local and self.cache_root not in p.parents
@@ -149,9 +149,9 @@ class NSDFiles:
                 "expected there: replace them with intact copies from the "
                 "NSD bucket."
             )
-        if given:
+        if option_files:
             sentences.append(
-                f"Replace {' and '.join(given)} with an intact copy: jne "
-                "does not download files that the options name."
+                f"Replace {' and '.join(option_files)} with an intact copy: "
+                "jne does not download files that the options name."
             )
         return " ".join(sentences)
